@@ -1,0 +1,3 @@
+package parsers
+
+var systemParsers = []*Parser{}
