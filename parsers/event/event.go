@@ -207,6 +207,9 @@ type Limit struct {
 	PID      int    // 0 for a shell's ulimit or a config file
 	Scope    string // process, shell, config, systemd
 	Unit     string
+	// Domain is whom a config limit applies to: the limits.conf domain
+	// (user, @group, *, uid range) or the systemd unit; "" otherwise.
+	Domain string
 }
 
 // Unlimited is the value of an unlimited Limit.
