@@ -201,7 +201,7 @@ type Snapshot struct {
 // Limit is one resource limit of a process or a shell.
 type Limit struct {
 	Meta
-	Text string // the line as printed, for evidence excerpts (may be empty)
+	Text     string // the line as printed, for evidence excerpts (may be empty)
 	Resource string // nofile, nproc, ... (ulimit's short names)
 	Soft     int64  // -1 is unlimited
 	Hard     int64  // -1 is unlimited; -2 unknown
@@ -219,7 +219,7 @@ const Unlimited = -1
 // Sysctl is one kernel tunable.
 type Sysctl struct {
 	Meta
-	Text string // the line as printed, for evidence excerpts (may be empty)
+	Text  string // the line as printed, for evidence excerpts (may be empty)
 	Key   string // dotted: net.ipv4.tcp_max_tw_buckets
 	Value string // as printed; multi-value settings keep their spacing folded to one space
 }
@@ -229,7 +229,7 @@ type Sysctl struct {
 // are not.
 type Counter struct {
 	Meta
-	Text string // the line as printed, for evidence excerpts (may be empty)
+	Text       string // the line as printed, for evidence excerpts (may be empty)
 	Group      string // TcpExt, Tcp, IpExt, sockstat TCP, ...
 	Name       string // TCPTimeWaitOverflow, ListenOverflows, inuse, tw, ...
 	Value      int64
@@ -246,7 +246,7 @@ type CounterSet struct {
 // Process is what a bundle says of one process.
 type Process struct {
 	Meta
-	Text string // the line as printed, for evidence excerpts (may be empty)
+	Text    string // the line as printed, for evidence excerpts (may be empty)
 	PID     int
 	Name    string
 	FDs     int // open descriptors counted; -1 unknown
