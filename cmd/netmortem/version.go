@@ -1,8 +1,29 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"runtime/debug"
 
-// TODO(stub): replaced by the real command.
+	"github.com/spf13/cobra"
+
+	"github.com/netmortem/netmortem/analyzers/report"
+)
+
+// version is set by the linker (-X main.version=...) for releases.
+var version = "dev"
+
 func newVersionCmd(ios *IOStreams) *cobra.Command {
-	return &cobra.Command{Use: "version", Hidden: true}
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the JSON schema version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(ios.Out, "netmortem %s (json schema %d)\n", v, report.SchemaVersion)
+			return nil
+		},
+	}
 }
