@@ -317,6 +317,10 @@ type Flow struct {
 	// Anomalies are named patterns with the frame that shows each.
 	Anomalies []Anomaly
 	Truncated bool // some packet was cut by the snaplen
+	// VLAN is the 802.1Q tag stack the flow was seen with, outer first
+	// ("10.20"); "81/80" when the two directions carried different tags;
+	// "" untagged. Flows that differ only by VLAN are different flows.
+	VLAN string
 }
 
 // Anomaly is a named pattern in a flow, with the frame that shows it.
