@@ -125,6 +125,10 @@ type Endpoint struct {
 	Port     uint16
 	Wildcard bool // the port was printed as "*"
 	Iface    string
+	// Service is the port as printed when the source printed a service
+	// name (ss, netstat or lsof run without -n/-P); Port then holds its
+	// number only when the name is a well-known one, else 0.
+	Service string
 }
 
 // String renders the endpoint as ss does: IPv6 in brackets.
