@@ -291,6 +291,14 @@ type Clock struct {
 	Kind string    // date, boot, uptime
 	At   time.Time // the instant
 	Zone string    // zone name or offset as printed, when known
+	// Uptime is how long the host had been up when the clock was read
+	// (/proc/uptime); At is then the boot instant when a wall clock was
+	// known, zero otherwise.
+	Uptime time.Duration
+	// NoZone marks At as a local wall-clock time printed without a usable
+	// offset (uptime -s, date with a zone abbreviation): it holds the wall
+	// time as if UTC until --tz or the bundle's zone places it.
+	NoZone bool
 }
 
 // Flow is one TCP connection reconstructed from a capture.
