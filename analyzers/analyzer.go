@@ -171,7 +171,7 @@ func Run(suite []*Analyzer, ev *event.Evidence, cfg *Config) Result {
 		res.RuledOut = append(res.RuledOut, pass.ruled...)
 	}
 	link(res.Findings)
-	sortFindings(res.Findings)
+	SortFindings(res.Findings)
 	sort.SliceStable(res.RuledOut, func(i, j int) bool {
 		a, b := res.RuledOut[i], res.RuledOut[j]
 		if a.Host != b.Host {
@@ -211,8 +211,8 @@ func link(fs []Finding) {
 	}
 }
 
-// sortFindings orders root causes first, then by severity, host and id.
-func sortFindings(fs []Finding) {
+// SortFindings orders root causes first, then by severity, host and id.
+func SortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.RootCause != b.RootCause {

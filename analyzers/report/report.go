@@ -149,7 +149,9 @@ func Build(b *parsers.Bundle, res analyzers.Result, meta Meta) *Report {
 		}
 		r.Inputs = append(r.Inputs, in)
 	}
-	for _, f := range res.Findings {
+	fs := append([]analyzers.Finding(nil), res.Findings...)
+	analyzers.SortFindings(fs)
+	for _, f := range fs {
 		r.Findings = append(r.Findings, convert(f))
 	}
 	for _, o := range res.RuledOut {
@@ -159,7 +161,9 @@ func Build(b *parsers.Bundle, res analyzers.Result, meta Meta) *Report {
 	for _, e := range res.Errors {
 		r.Warnings = append(r.Warnings, "analyzer "+e)
 	}
-	r.Timeline = timeline(b.Evidence, res)
+	if tl := timeline(b.Evidence, res); tl != nil {
+		r.Timeline = tl
+	}
 	if len(r.Timeline) > MaxTimeline {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("timeline cut to its first %d of %d events", MaxTimeline, len(r.Timeline)))
 		r.Timeline = r.Timeline[:MaxTimeline]
