@@ -75,16 +75,26 @@ above --fail-on; 2 usage error; 3 no input could be read or parsed.`,
 	return cmd
 }
 
-// analysis is the report plus what decides the exit code.
+// analyzeBundle loads the bundle, runs the suite and builds the report.
 func analyzeBundle(opts *analyzeOptions) (*report.Report, error) {
+	b, res, err := analyzeFindings(opts)
+	if err != nil {
+		return nil, err
+	}
+	return report.Build(b, res, report.Meta{Title: opts.Title, Author: opts.Author, IncidentID: opts.IncidentID}), nil
+}
+
+// analyzeFindings loads the bundle and runs the suite.
+func analyzeFindings(opts *analyzeOptions) (*parsers.Bundle, analyzers.Result, error) {
+	var none analyzers.Result
 	cfg := analyzers.DefaultConfig()
 	if err := cfg.Set(opts.Set); err != nil {
-		return nil, usageErr(err)
+		return nil, none, usageErr(err)
 	}
 	for _, c := range opts.Healthcheck {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
-			return nil, usageErr(fmt.Errorf("--healthcheck-cidr %q: %w", c, err))
+			return nil, none, usageErr(fmt.Errorf("--healthcheck-cidr %q: %w", c, err))
 		}
 		cfg.HealthcheckCIDRs = append(cfg.HealthcheckCIDRs, p.Masked())
 	}
@@ -105,7 +115,7 @@ func analyzeBundle(opts *analyzeOptions) (*report.Report, error) {
 		fmt.Fprint(opts.io.ErrOut, "\r\x1b[K")
 	}
 	if err != nil {
-		return nil, inputErr(fmt.Errorf("%w: %s", err, strings.Join(b.Warnings, "; ")))
+		return nil, none, inputErr(fmt.Errorf("%w: %s", err, strings.Join(b.Warnings, "; ")))
 	}
 	if b.Parsed() == 0 {
 		kinds := map[string]int{}
@@ -128,10 +138,9 @@ func analyzeBundle(opts *analyzeOptions) (*report.Report, error) {
 		for _, w := range b.Warnings {
 			msg += "\n  warning: " + w
 		}
-		return nil, inputErr(errors.New(msg))
+		return nil, none, inputErr(errors.New(msg))
 	}
-	res := analyzers.Run(analyzers.Suite, b.Evidence, cfg)
-	return report.Build(b, res, report.Meta{Title: opts.Title, Author: opts.Author, IncidentID: opts.IncidentID}), nil
+	return b, analyzers.Run(analyzers.Suite, b.Evidence, cfg), nil
 }
 
 func analyzeRun(opts *analyzeOptions) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"encoding/xml"
 
 	"fmt"
@@ -12,25 +11,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/netmortem/netmortem/analyzers"
-	"github.com/netmortem/netmortem/analyzers/report"
 	"github.com/netmortem/netmortem/parsers"
 )
-
-// expectation is a bundle's expect.yaml (or expect.json).
-type expectation struct {
-	Must    []expectedFinding `yaml:"must" json:"must"`
-	MustNot []expectedFinding `yaml:"must_not" json:"must_not"`
-}
-
-type expectedFinding struct {
-	ID        string `yaml:"id" json:"id"`
-	Host      string `yaml:"host,omitempty" json:"host,omitempty"`
-	Severity  string `yaml:"severity,omitempty" json:"severity,omitempty"`
-	RootCause *bool  `yaml:"root_cause,omitempty" json:"root_cause,omitempty"`
-}
 
 // checkResult is the outcome for one bundle.
 type checkResult struct {
@@ -148,82 +132,20 @@ func dedupeStrings(s []string) []string {
 	return out
 }
 
-func readExpectation(dir string) (*expectation, error) {
-	var exp expectation
-	if data, err := os.ReadFile(filepath.Join(dir, "expect.yaml")); err == nil {
-		dec := yaml.NewDecoder(strings.NewReader(string(data)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&exp); err != nil {
-			return nil, fmt.Errorf("expect.yaml: %w", err)
-		}
-		return &exp, nil
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "expect.json"))
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&exp); err != nil {
-		return nil, fmt.Errorf("expect.json: %w", err)
-	}
-	return &exp, nil
-}
-
 func checkBundle(opts *checkOptions, dir string) checkResult {
 	res := checkResult{Bundle: dir}
-	exp, err := readExpectation(dir)
+	exp, err := analyzers.ReadExpectation(dir)
 	if err != nil {
 		res.Failures = append(res.Failures, err.Error())
 		return res
 	}
-	r, err := analyzeBundle(&analyzeOptions{io: &IOStreams{ErrOut: opts.io.ErrOut}, Paths: []string{dir}, Limits: parsers.DefaultLimits})
+	_, res2, err := analyzeFindings(&analyzeOptions{io: &IOStreams{ErrOut: opts.io.ErrOut}, Paths: []string{dir}, Limits: parsers.DefaultLimits})
 	if err != nil {
 		res.Failures = append(res.Failures, "analyze: "+err.Error())
 		return res
 	}
-	res.Failures = compareFindings(exp, r.Findings)
+	res.Failures = exp.Compare(res2.Findings)
 	return res
-}
-
-// compareFindings lists every way findings miss the expectation.
-func compareFindings(exp *expectation, got []report.Finding) []string {
-	var fails []string
-	match := func(e expectedFinding, f report.Finding) bool {
-		return f.ID == e.ID && (e.Host == "" || e.Host == f.Host)
-	}
-	for _, e := range exp.Must {
-		var found *report.Finding
-		for i := range got {
-			if match(e, got[i]) {
-				found = &got[i]
-				break
-			}
-		}
-		switch {
-		case found == nil:
-			fails = append(fails, fmt.Sprintf("missing finding %s%s", e.ID, hostSuffix(e.Host)))
-		case e.Severity != "" && found.Severity != e.Severity:
-			fails = append(fails, fmt.Sprintf("finding %s: severity %s, want %s", e.ID, found.Severity, e.Severity))
-		case e.RootCause != nil && found.RootCause != *e.RootCause:
-			fails = append(fails, fmt.Sprintf("finding %s: root_cause %v, want %v", e.ID, found.RootCause, *e.RootCause))
-		}
-	}
-	for _, e := range exp.MustNot {
-		for _, f := range got {
-			if match(e, f) && f.Severity != analyzers.Info.String() {
-				fails = append(fails, fmt.Sprintf("unexpected finding %s (%s) on %s: %s", f.ID, f.Severity, hostName(f.Host), f.Summary))
-			}
-		}
-	}
-	return fails
-}
-
-func hostSuffix(h string) string {
-	if h == "" {
-		return ""
-	}
-	return " on " + h
 }
 
 func hostName(h string) string {
