@@ -67,6 +67,26 @@ func (Markdown) Render(w io.Writer, r *Report) error {
 		ew.printf("\n")
 	}
 
+	if cs := charts(r.evidence); len(cs) > 0 {
+		ew.printf("## Charts\n\n")
+		for _, c := range cs {
+			ew.printf("### %s\n\n```mermaid\n%s```\n\n", mdText(c.Title), c.mermaid())
+			ew.printf("| %s |", cell(c.XLabel))
+			for _, s := range c.Series {
+				ew.printf(" %s |", cell(s.Name))
+			}
+			ew.printf("\n|---|%s\n", strings.Repeat("---|", len(c.Series)))
+			for i, x := range c.X {
+				ew.printf("| %s |", cell(x))
+				for _, s := range c.Series {
+					ew.printf(" %d |", s.Values[i])
+				}
+				ew.printf("\n")
+			}
+			ew.printf("\n")
+		}
+	}
+
 	ew.printf("## Root cause and causal chain\n\n")
 	for _, f := range r.Findings {
 		if len(f.CausedBy) == 0 {
