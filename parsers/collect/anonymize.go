@@ -20,9 +20,11 @@ import (
 // map to pseudonyms that share their first n bits, so "all these peers are in
 // one /24" survives anonymization while the addresses themselves do not. It is
 // a permutation, so different addresses always get different pseudonyms.
-// Loopback, unspecified, broadcast and multicast addresses are kept as they
-// are (they identify nobody and the analysis needs them); no other address is
-// ever mapped onto one of them. IPv4-mapped IPv6 addresses map their IPv4
+// Loopback, unspecified and the IPv4 broadcast address are kept as they are
+// (they identify nobody and the analysis needs them); no other address is
+// ever mapped onto one of them. An address whose pseudonym would land on one
+// of them (about 1 in 256) is walked on to the next, which keeps the mapping
+// one-to-one but not prefix-preserving for that address. IPv4-mapped IPv6 addresses map their IPv4
 // part with the IPv4 mapping. The family is always preserved.
 type Anonymizer struct {
 	key []byte
@@ -48,7 +50,7 @@ func NewAnonymizerKey(key []byte) *Anonymizer {
 
 // kept reports whether an address is left as it is.
 func kept(a netip.Addr) bool {
-	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() {
+	if a.IsLoopback() || a.IsUnspecified() {
 		return true
 	}
 	return a.Is4() && a.As4() == [4]byte{255, 255, 255, 255}
