@@ -86,6 +86,18 @@ const KindUnknown = "unknown"
 // kindHostname is the file that names a bundle's host.
 const kindHostname = "hostname"
 
+// isHostnameFile reports whether a file names its directory's host: one
+// short line, in a file called hostname or captured from the hostname
+// command (the collection header says so).
+func isHostnameFile(name string, h Header, body []byte) bool {
+	cmd, _, _ := strings.Cut(h.Command, " ")
+	if path.Base(name) != kindHostname && cmd != "hostname" && h.Command != "uname -n" {
+		return false
+	}
+	line := bytes.TrimSpace(body)
+	return len(line) > 0 && len(line) < 256 && bytes.IndexAny(line, "\n\x00 \t") < 0
+}
+
 // ErrNoInput is returned by Load when nothing at all could be read.
 var ErrNoInput = errors.New("no input could be read")
 
@@ -489,7 +501,7 @@ func (l *loader) parseStream(r io.Reader, name string, size int64) {
 		hdrBytes += bytes.IndexByte(peek[hdrBytes:], '\n') + 1
 	}
 	body := peek[hdrBytes:]
-	if path.Base(name) == kindHostname && len(body) < 256 && bytes.Count(bytes.TrimSpace(body), []byte{'\n'}) == 0 && len(bytes.TrimSpace(body)) > 0 {
+	if isHostnameFile(name, f.Header, body) {
 		f.Kind = kindHostname
 		f.Host = string(bytes.TrimSpace(body))
 		l.add(f)
@@ -571,7 +583,7 @@ func stripTop(files []*File) {
 		if !ok || t != top {
 			return
 		}
-		if rest == kindHostname {
+		if f.Kind == kindHostname && !strings.Contains(rest, "/") {
 			return
 		}
 	}
