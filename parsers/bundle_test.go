@@ -28,7 +28,7 @@ type entry struct {
 	size       int64 // when > 0: that many zero bytes instead of body
 }
 
-func writeTarGz(t *testing.T, path string, entries []entry) {
+func writeTarGz(t testing.TB, path string, entries []entry) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -63,7 +63,7 @@ func writeTarGz(t *testing.T, path string, entries []entry) {
 	gz.Close()
 }
 
-func writeZip(t *testing.T, path string, entries []entry) {
+func writeZip(t testing.TB, path string, entries []entry) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
