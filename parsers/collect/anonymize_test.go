@@ -14,7 +14,7 @@ import (
 
 var testKey = []byte("netmortem test key, not secret!!")
 
-func TestAnonymizeTextKeepsAndReplaces(t *testing.T) {
+func TestCollectAnonymizeTextKeepsAndReplaces(t *testing.T) {
 	an := NewAnonymizerKey(testKey)
 	p := func(s string) string { return an.Addr(netip.MustParseAddr(s)).String() }
 	tests := []struct {
@@ -47,7 +47,7 @@ func TestAnonymizeTextKeepsAndReplaces(t *testing.T) {
 	}
 }
 
-func TestAnonymizeAddrProperties(t *testing.T) {
+func TestCollectAnonymizeAddrProperties(t *testing.T) {
 	an := NewAnonymizerKey(testKey)
 	r := rand.New(rand.NewPCG(1, 2))
 	seen := map[netip.Addr]netip.Addr{}
@@ -107,7 +107,7 @@ func commonPrefix(a, b netip.Addr) int {
 	return n
 }
 
-func TestAnonymizePrefixPreserving(t *testing.T) {
+func TestCollectAnonymizePrefixPreserving(t *testing.T) {
 	an := NewAnonymizerKey(testKey)
 	pairs := [][2]string{
 		{"10.1.2.3", "10.1.2.77"},
@@ -136,7 +136,7 @@ func procHex(a netip.Addr) string {
 	return sb.String()
 }
 
-func TestAnonymizeProcNet(t *testing.T) {
+func TestCollectAnonymizeProcNet(t *testing.T) {
 	an := NewAnonymizerKey(testKey)
 	peer := netip.MustParseAddr("10.0.0.10")
 	peer6 := netip.MustParseAddr("2001:db8::10")

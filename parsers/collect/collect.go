@@ -180,6 +180,7 @@ type step struct {
 	filter   func([]byte) []byte
 	procNet  bool  // hex addresses of /proc/net/tcp to anonymize
 	optional bool  // a missing tool is a manifest line, not a file
+	kernLog  bool  // a kernel log: command line and init environment are redacted
 	tail     int64 // > 0: keep only the last tail bytes of read
 }
 
@@ -391,9 +392,10 @@ func (c *collector) onceSteps(pids []int) []*step {
 		&step{file: "sysctl.txt", argv: []string{"sysctl", "-a"},
 			filter: keepLines(`^(net|fs)\.`), note: "kept only net.* and fs.* keys"},
 		&step{file: "proc-sys-fs-file-nr.txt", read: "/proc/sys/fs/file-nr"},
-		&step{file: "dmesg-T.txt", argv: []string{"dmesg", "-T"}},
-		&step{file: "dmesg.txt", argv: []string{"dmesg"}},
-		&step{file: "journalctl-k.txt", argv: []string{"journalctl", "-k", "--since=" + c.o.JournalSince, "--no-pager", "-o", "short-iso"}, optional: true},
+		&step{file: "dmesg-T.txt", argv: []string{"dmesg", "-T"}, kernLog: true},
+		&step{file: "dmesg.txt", argv: []string{"dmesg"}, kernLog: true},
+		&step{file: "journalctl-k.txt", argv: []string{"journalctl", "-k", "--since=" + c.o.JournalSince, "--no-pager", "-o", "short-iso"},
+			optional: true, kernLog: true},
 	)
 	for _, s := range steps {
 		if s.phase == "" {
@@ -553,6 +555,12 @@ func (c *collector) execute(s *step) outcome {
 	out.dur = time.Since(t0)
 	if s.filter != nil && out.body != nil {
 		out.body = s.filter(out.body)
+	}
+	if s.kernLog {
+		var n int
+		if out.body, n = redactKernelLog(out.body); n > 0 {
+			out.notes = append(out.notes, fmt.Sprintf("%d lines of kernel command line or init arguments/environment not collected", n))
+		}
 	}
 	switch {
 	case err == nil:

@@ -513,7 +513,7 @@ func TestCollectLogTail(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestCollectParseSize(t *testing.T) {
 	tests := []struct {
 		in   string
 		want int64
@@ -541,7 +541,7 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func TestExecRealMissingAndTimeout(t *testing.T) {
+func TestCollectExecRealMissingAndTimeout(t *testing.T) {
 	if _, err := exec.LookPath("sleep"); err != nil {
 		t.Skip("no sleep(1) on this box")
 	}
@@ -558,5 +558,34 @@ func TestExecRealMissingAndTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("a timed-out command with a background child took %v to stop", d)
+	}
+}
+
+func TestCollectRedactKernelLog(t *testing.T) {
+	in := "[    0.000000] Linux version 6.1.0 (gcc 12)\n" +
+		"[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=/dev/sda1 iscsi_password=hunter2\n" +
+		"[    0.012000] Kernel command line: BOOT_IMAGE=/vmlinuz iscsi_password=hunter2\n" +
+		"[    0.170330] Run /init as init process\n" +
+		"[    0.170331]   with arguments:\n" +
+		"[    0.170331]     /init\n" +
+		"[    0.170338]   with environment:\n" +
+		"[    0.170338]     HOME=/\n" +
+		"[    0.170338]     SEED=https://user:token@example.net/\n" +
+		"[    0.174296] TCP: time wait bucket table overflow\n" +
+		"Nov 21 21:54:54 web-1 kernel:     indented but not after an init block\n"
+	want := "[    0.000000] Linux version 6.1.0 (gcc 12)\n" +
+		"[    0.000000] Command line: [not collected]\n" +
+		"[    0.012000] Kernel command line: [not collected]\n" +
+		"[    0.170330] Run /init as init process\n" +
+		"[    0.170331]   with arguments:\n" +
+		"[    0.170331]    [not collected]\n" +
+		"[    0.170338]   with environment:\n" +
+		"[    0.170338]    [not collected]\n" +
+		"[    0.170338]    [not collected]\n" +
+		"[    0.174296] TCP: time wait bucket table overflow\n" +
+		"Nov 21 21:54:54 web-1 kernel:     indented but not after an init block\n"
+	got, n := redactKernelLog([]byte(in))
+	if string(got) != want || n != 5 {
+		t.Errorf("redactKernelLog replaced %d lines:\n%s\nwant:\n%s", n, got, want)
 	}
 }

@@ -156,7 +156,7 @@ func addrsOf(t *testing.T, link layers.LinkType, frame []byte) (netip.Addr, neti
 	return s, d
 }
 
-func TestAnonymizePcapChecksumsStayValid(t *testing.T) {
+func TestCollectAnonymizePcapChecksumsStayValid(t *testing.T) {
 	payload := []byte("GET / HTTP/1.1\r\nHost: svc\r\n\r\n")
 	tests := []struct {
 		name     string
@@ -212,7 +212,7 @@ func TestAnonymizePcapChecksumsStayValid(t *testing.T) {
 // A frame cut by the snap length cannot be checksummed from scratch; the
 // incremental update must give what a full recomputation over the
 // rewritten full packet gives.
-func TestAnonymizePcapTruncatedFrames(t *testing.T) {
+func TestCollectAnonymizePcapTruncatedFrames(t *testing.T) {
 	an := NewAnonymizerKey(testKey)
 	payload := bytes.Repeat([]byte("x"), 400)
 	for _, src := range []string{"10.0.0.1", "2001:db8::1"} {
@@ -239,7 +239,7 @@ func TestAnonymizePcapTruncatedFrames(t *testing.T) {
 	}
 }
 
-func TestPcapWholeRecords(t *testing.T) {
+func TestCollectPcapWholeRecords(t *testing.T) {
 	frame := testPacket(t, layers.LinkTypeEthernet, "10.0.0.1", "10.0.0.2", "tcp", []byte("hello"))
 	data := writePcap(t, layers.LinkTypeEthernet, 65535, frame, frame, frame)
 	rec := pcapRecordLen + len(frame)
