@@ -37,6 +37,7 @@ type collectOptions struct {
 	maxSize   sizeValue
 	iface     string
 	anonymize bool
+	netns     string
 	quiet     bool
 
 	args []string // the command line, for the manifest
@@ -104,6 +105,7 @@ are collected; --anonymize pseudonymises IP addresses in every file.`,
 	f.Var(&opts.maxSize, "max-size", "stop the --pcap capture at this size")
 	f.StringVar(&opts.iface, "iface", collect.DefaultIface, "interface of the --pcap capture")
 	f.BoolVar(&opts.anonymize, "anonymize", false, "pseudonymise IP addresses in every file and the capture")
+	f.StringVar(&opts.netns, "netns", "auto", "network namespace of the network views: auto (the --pid's), host, an ip-netns `NAME` or a path")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }
@@ -148,6 +150,14 @@ func collectRun(ctx context.Context, opts *collectOptions, flags *pflag.FlagSet,
 	}
 	if err := o.Validate(); err != nil {
 		return usageErr(err)
+	}
+	netns, note, err := collect.ResolveNetNS(opts.netns, opts.pids)
+	if err != nil {
+		return usageErr(err)
+	}
+	o.NetNS = netns
+	if note != "" && !opts.quiet {
+		fmt.Fprintf(ios.ErrOut, "netmortem: collect: %s\n", note)
 	}
 
 	var w io.Writer

@@ -67,6 +67,7 @@ func (c *collector) startCapture() *captureRun {
 	if f := bpfFilter(o.Ports); f != "" {
 		argv = append(argv, f)
 	}
+	argv = c.netArgv(argv)
 	r := &captureRun{
 		step:  &step{file: "capture.txt", phase: "capture", argv: argv},
 		done:  make(chan struct{}),
@@ -111,8 +112,11 @@ func (c *collector) finishCapture(r *captureRun) error {
 	switch {
 	case errors.Is(r.err, exec.ErrNotFound):
 		r.exit = 127
-		notes = append(notes, "not found: tcpdump")
-		c.missing = append(c.missing, "tcpdump")
+		notes = append(notes, "not found: "+r.step.argv[0])
+		c.addMissing(r.step.argv[0])
+	case r.err == nil && r.exit == 127 && c.o.NetNS != "":
+		notes = append(notes, "not found: tcpdump") // nsenter could not run it
+		c.addMissing("tcpdump")
 	case r.stdout.full:
 		notes = append(notes, fmt.Sprintf("stopped at --max-size %d bytes", c.o.PcapMaxBytes))
 	case r.outerEnd:

@@ -70,6 +70,12 @@ type Options struct {
 
 	Anonymize bool
 
+	// NetNS is a network namespace file (/proc/PID/ns/net, /run/netns/NAME)
+	// to take the network views in (ss, counters, /proc/net, net.* sysctls,
+	// the capture), through nsenter; "" means the collector's own. See
+	// ResolveNetNS.
+	NetNS string
+
 	// Command is the collector's own command line, recorded in the manifest.
 	Command string
 
@@ -214,6 +220,7 @@ type collector struct {
 	timedOut   bool
 	missing    []string // tools not found
 	listenPIDs []int    // processes listening on Options.Ports
+	netPID     string   // Options.NetNS is /proc/netPID/ns/net: read /proc/netPID/net
 	n, total   int
 }
 
@@ -230,6 +237,9 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	ctx, cancel := context.WithDeadline(ctx, start.Add(o.Timeout))
 	defer cancel()
 	c := &collector{o: o, ctx: ctx, anon: o.anon}
+	if m := procNS.FindStringSubmatch(o.NetNS); m != nil {
+		c.netPID = m[1]
+	}
 	if o.Anonymize && c.anon == nil {
 		a, err := NewAnonymizer()
 		if err != nil {
@@ -286,7 +296,7 @@ func (c *collector) collect() error {
 	}
 	var listen *step
 	if len(o.Ports) > 0 {
-		listen = &step{file: "ss-listen.txt", argv: append([]string{"ss", "-tulnp"}, portFilter(o.Ports, true)...)}
+		listen = &step{file: "ss-listen.txt", argv: c.netArgv(append([]string{"ss", "-tulnp"}, portFilter(o.Ports, true)...))}
 		system = append(system, listen)
 	}
 	c.total = 1 + len(system) + 1 // a first estimate, refined below
@@ -357,17 +367,41 @@ func (c *collector) snapshotSteps(i int) []*step {
 	sfx := fmt.Sprintf(".%d.txt", i)
 	ss := append([]string{"ss", "-tanpoei"}, portFilter(c.o.Ports, false)...)
 	return []*step{
-		{file: "ss-tanpoei" + sfx, argv: ss},
-		{file: "ss-s" + sfx, argv: []string{"ss", "-s"}},
-		{file: "netstat-s" + sfx, argv: []string{"netstat", "-s"}},
+		{file: "ss-tanpoei" + sfx, argv: c.netArgv(ss)},
+		{file: "ss-s" + sfx, argv: c.netArgv([]string{"ss", "-s"})},
+		{file: "netstat-s" + sfx, argv: c.netArgv([]string{"netstat", "-s"})},
 		// -s: do not touch nstat's history file on the box.
-		{file: "nstat-saz" + sfx, argv: []string{"nstat", "-saz"}},
-		{file: "proc-net-sockstat" + sfx, read: "/proc/net/sockstat"},
-		{file: "proc-net-netstat" + sfx, read: "/proc/net/netstat"},
-		{file: "proc-net-snmp" + sfx, read: "/proc/net/snmp"},
-		{file: "proc-net-tcp" + sfx, read: "/proc/net/tcp", procNet: true},
-		{file: "proc-net-tcp6" + sfx, read: "/proc/net/tcp6", procNet: true},
+		{file: "nstat-saz" + sfx, argv: c.netArgv([]string{"nstat", "-saz"})},
+		c.netRead("proc-net-sockstat"+sfx, "sockstat"),
+		c.netRead("proc-net-netstat"+sfx, "netstat"),
+		c.netRead("proc-net-snmp"+sfx, "snmp"),
+		c.netRead("proc-net-tcp"+sfx, "tcp"),
+		c.netRead("proc-net-tcp6"+sfx, "tcp6"),
 	}
+}
+
+var procNS = regexp.MustCompile(`^/proc/(\d+)/ns/net$`)
+
+// netArgv runs argv in Options.NetNS.
+func (c *collector) netArgv(argv []string) []string {
+	if c.o.NetNS == "" {
+		return argv
+	}
+	return append([]string{"nsenter", "--net=" + c.o.NetNS}, argv...)
+}
+
+// netRead is the step reading /proc/net/name as seen in Options.NetNS:
+// /proc/PID/net/name shows the network namespace of PID without entering
+// it; a named namespace needs nsenter.
+func (c *collector) netRead(file, name string) *step {
+	s := &step{file: file, read: "/proc/net/" + name, procNet: name == "tcp" || name == "tcp6"}
+	switch {
+	case c.netPID != "":
+		s.read = "/proc/" + c.netPID + "/net/" + name
+	case c.o.NetNS != "":
+		s.argv, s.read = c.netArgv([]string{"cat", "/proc/net/" + name}), ""
+	}
+	return s
 }
 
 func (c *collector) onceSteps(pids []int) []*step {
@@ -389,7 +423,7 @@ func (c *collector) onceSteps(pids []int) []*step {
 	steps = append(steps,
 		&step{file: "ulimit-a.txt", argv: []string{"sh", "-c", "ulimit -a"},
 			note: "limits of the collector's own shell, not of the service; see pid-*/limits.txt"},
-		&step{file: "sysctl.txt", argv: []string{"sysctl", "-a"},
+		&step{file: "sysctl.txt", argv: c.netArgv([]string{"sysctl", "-a"}),
 			filter: keepLines(`^(net|fs)\.`), note: "kept only net.* and fs.* keys"},
 		&step{file: "proc-sys-fs-file-nr.txt", read: "/proc/sys/fs/file-nr"},
 		&step{file: "dmesg-T.txt", argv: []string{"dmesg", "-T"}, kernLog: true},
@@ -563,13 +597,15 @@ func (c *collector) execute(s *step) outcome {
 		}
 	}
 	switch {
+	case err == nil && out.exit == 127 && len(s.argv) > 2 && s.argv[0] == "nsenter":
+		// nsenter could not run the tool in the namespace.
+		out.notes = append(out.notes, "not found: "+s.argv[2])
+		c.addMissing(s.argv[2])
 	case err == nil:
 	case errors.Is(err, exec.ErrNotFound):
 		out.exit = 127
 		out.notes = append(out.notes, "not found: "+s.argv[0])
-		if !slices.Contains(c.missing, s.argv[0]) {
-			c.missing = append(c.missing, s.argv[0])
-		}
+		c.addMissing(s.argv[0])
 	case errors.Is(err, fs.ErrPermission):
 		out.exit = 126
 		out.notes = append(out.notes, "permission denied: "+errText(err))
@@ -593,6 +629,12 @@ func (c *collector) execute(s *step) outcome {
 		out.notes = append(out.notes, "stderr: "+excerpt(e, 300))
 	}
 	return out
+}
+
+func (c *collector) addMissing(tool string) {
+	if !slices.Contains(c.missing, tool) {
+		c.missing = append(c.missing, tool)
+	}
 }
 
 func errText(err error) string {
@@ -728,6 +770,9 @@ func (c *collector) writeManifest(start time.Time) error {
 	}
 	if c.anon != nil {
 		notes = append(notes, "IP addresses are pseudonymised (prefix-preserving, key not kept)")
+	}
+	if c.o.NetNS != "" {
+		notes = append(notes, "network views taken in the network namespace "+c.o.NetNS)
 	}
 	b.Write(formatHeader(c.o.Command, start, 0, notes))
 	b.WriteString("file\texit\tseconds\tbytes\tcommand\tnote\n")

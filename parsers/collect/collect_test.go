@@ -589,3 +589,46 @@ func TestCollectRedactKernelLog(t *testing.T) {
 		t.Errorf("redactKernelLog replaced %d lines:\n%s\nwant:\n%s", n, got, want)
 	}
 }
+
+func TestCollectNetNS(t *testing.T) {
+	tools, files := fakeBox()
+	files["/proc/4242/net/tcp"] = files["/proc/net/tcp"]
+	delete(files, "/proc/net/tcp")
+	inner := fakeExec(tools)
+	var ran []string
+	ex := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+		ran = append(ran, strings.Join(argv, " "))
+		if argv[0] == "nsenter" {
+			if _, ok := tools[argv[2]]; !ok {
+				io.WriteString(stderr, "nsenter: failed to execute "+argv[2]+": No such file or directory\n")
+				return 127, nil
+			}
+			return inner(ctx, argv[2:], stdout, stderr)
+		}
+		return inner(ctx, argv, stdout, stderr)
+	}
+	res, bundle := runFake(t, Options{PIDs: []int{4242}, Snapshots: 1, NetNS: "/proc/4242/ns/net", Pcap: true,
+		PcapDuration: 50 * time.Millisecond, Exec: ex, ReadFile: fakeRead(files)})
+	got := fileMap(bundle)
+	if h := parsers.ParseHeader([]byte(got["web-1/ss-tanpoei.1.txt"])); h.Command != "nsenter --net=/proc/4242/ns/net ss -tanpoei" {
+		t.Errorf("ss command = %q", h.Command)
+	}
+	if h := parsers.ParseHeader([]byte(got["web-1/proc-net-tcp.1.txt"])); h.Command != "cat /proc/4242/net/tcp" || h.Exit != 0 {
+		t.Errorf("proc-net-tcp header = %+v", h)
+	}
+	if h := parsers.ParseHeader([]byte(got["web-1/sysctl.txt"])); !strings.HasPrefix(h.Command, "nsenter --net=/proc/4242/ns/net sysctl") {
+		t.Errorf("sysctl command = %q", h.Command)
+	}
+	if h := parsers.ParseHeader([]byte(got["web-1/capture.txt"])); h.Exit != 127 || !strings.Contains(h.Note, "not found: tcpdump") {
+		t.Errorf("capture.txt header = %+v", h)
+	}
+	if h := parsers.ParseHeader([]byte(got["web-1/dmesg.txt"])); h.Command != "dmesg" {
+		t.Errorf("dmesg is not per namespace, yet ran as %q", h.Command)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, " "), "tcpdump") {
+		t.Errorf("warnings = %q", res.Warnings)
+	}
+	if !strings.Contains(got["web-1/manifest.txt"], "network namespace /proc/4242/ns/net") {
+		t.Error("manifest does not name the network namespace")
+	}
+}

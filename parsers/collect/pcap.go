@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -194,8 +195,8 @@ func csumAdjust(sum uint16, old, new []byte) uint16 {
 
 // fixSum adjusts the 16-bit checksum at b[at:] if it was captured.
 func fixSum(b []byte, at int, old, new []byte, udp bool) {
-	if at+2 > len(b) {
-		return
+	if at+2 > len(b) || bytes.Equal(old, new) {
+		return // not captured, or nothing changed (keep 0xffff as it is)
 	}
 	sum := binary.BigEndian.Uint16(b[at:])
 	if udp && sum == 0 {
@@ -234,12 +235,13 @@ func (an *Anonymizer) ipv4(p []byte, depth int) bool {
 	oldSrc := an.rewriteAddr(p[12:16])
 	oldDst := an.rewriteAddr(p[16:20])
 	old := append(oldSrc, oldDst...)
+	changed := !bytes.Equal(old, p[12:20])
 	fixSum(p, 10, old, p[12:20], false)
 	if depth > 0 || ihl < 20 || len(p) < ihl {
-		return true
+		return changed
 	}
 	if binary.BigEndian.Uint16(p[6:])&0x1fff != 0 {
-		return true // a later fragment: no transport header
+		return changed // a later fragment: no transport header
 	}
 	proto, l4 := p[9], p[ihl:]
 	if at, pseudo, udp := l4Sum(proto); at >= 0 && pseudo {
@@ -252,10 +254,11 @@ func (an *Anonymizer) ipv4(p []byte, depth int) bool {
 			before := append([]byte(nil), inner[:min(len(inner), 20)]...)
 			if an.ipv4(inner, depth+1) && len(before) >= 20 {
 				fixSum(l4, 2, before, inner[:20], false)
+				changed = true
 			}
 		}
 	}
-	return true
+	return changed
 }
 
 // ipv6 rewrites an IPv6 packet, walking the extension headers to the
@@ -267,27 +270,28 @@ func (an *Anonymizer) ipv6(p []byte, depth int) bool {
 	oldSrc := an.rewriteAddr(p[8:24])
 	oldDst := an.rewriteAddr(p[24:40])
 	old := append(oldSrc, oldDst...)
+	changed := !bytes.Equal(old, p[8:40])
 	if depth > 0 {
-		return true
+		return changed
 	}
 	next, off := p[6], 40
 	for {
 		switch next {
 		case 0, 43, 60: // hop-by-hop, routing, destination options
 			if off+2 > len(p) {
-				return true
+				return changed
 			}
 			next, off = p[off], off+(int(p[off+1])+1)*8
 			continue
 		case 51: // authentication header
 			if off+2 > len(p) {
-				return true
+				return changed
 			}
 			next, off = p[off], off+(int(p[off+1])+2)*4
 			continue
 		case 44: // fragment
 			if off+8 > len(p) || binary.BigEndian.Uint16(p[off+2:])&0xfff8 != 0 {
-				return true
+				return changed
 			}
 			next, off = p[off], off+8
 			continue
@@ -295,7 +299,7 @@ func (an *Anonymizer) ipv6(p []byte, depth int) bool {
 		break
 	}
 	if off > len(p) {
-		return true
+		return changed
 	}
 	l4 := p[off:]
 	if at, pseudo, udp := l4Sum(next); at >= 0 && pseudo {
@@ -305,11 +309,13 @@ func (an *Anonymizer) ipv6(p []byte, depth int) bool {
 		inner := l4[8:]
 		if len(inner) >= 40 {
 			before := append([]byte(nil), inner[8:40]...)
-			an.ipv6(inner, depth+1)
-			fixSum(l4, 2, before, inner[8:40], false)
+			if an.ipv6(inner, depth+1) {
+				fixSum(l4, 2, before, inner[8:40], false)
+				changed = true
+			}
 		}
 	}
-	return true
+	return changed
 }
 
 // arp rewrites the protocol addresses of an ARP packet for IPv4.
@@ -323,7 +329,6 @@ func (an *Anonymizer) arp(p []byte) bool {
 	if len(p) < tpa+4 {
 		return false
 	}
-	an.rewriteAddr(p[spa : spa+4])
-	an.rewriteAddr(p[tpa : tpa+4])
-	return true
+	old := append(an.rewriteAddr(p[spa:spa+4]), an.rewriteAddr(p[tpa:tpa+4])...)
+	return !bytes.Equal(old[:4], p[spa:spa+4]) || !bytes.Equal(old[4:], p[tpa:tpa+4])
 }
