@@ -1,0 +1,276 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// Link types (LINKTYPE_ values of pcap and pcapng) the decoder reads.
+const (
+	linkNull     = 0   // BSD loopback: 4-byte address family in host order
+	linkEthernet = 1   // Ethernet II, 802.1Q/802.1ad tags, MPLS
+	linkRawOld   = 12  // raw IP on most BSDs
+	linkRawBSD   = 14  // raw IP on OpenBSD
+	linkRaw      = 101 // raw IPv4 or IPv6
+	linkLoop     = 108 // OpenBSD loopback: family in network order
+	linkSLL      = 113 // Linux cooked capture (tcpdump -i any)
+	linkIPv4     = 228
+	linkIPv6     = 229
+	linkSLL2     = 276 // Linux cooked capture v2 (tcpdump -i any, libpcap >= 1.10)
+)
+
+// TCP flags.
+const (
+	flagFIN = 0x01
+	flagSYN = 0x02
+	flagRST = 0x04
+	flagPSH = 0x08
+	flagACK = 0x10
+)
+
+// flowKey is a connection's 4-tuple, ordered so that both directions give
+// the same key: (a, pa) is the smaller endpoint. IPv4 addresses are stored
+// IPv4-mapped.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+}
+
+// packet is what the flow table needs of one TCP segment.
+type packet struct {
+	frame     int
+	ts        int64
+	hasTS     bool
+	key       flowKey
+	fwd       bool   // the segment goes from (a, pa) to (b, pb)
+	vlan      uint32 // 802.1Q tags: (outer+1)<<12 | inner (0 when single); 0 untagged
+	seq, ack  uint32
+	flags     uint8
+	win       uint16
+	payload   int // TCP payload length from the IP and TCP header lengths
+	truncated bool
+	fragment  bool // first fragment of a fragmented IP datagram
+}
+
+// decodeStatus says what a frame turned out to be.
+type decodeStatus uint8
+
+const (
+	decTCP         decodeStatus = iota
+	decOther                    // a well-formed frame that is not TCP
+	decFragment                 // a non-first IP fragment: no TCP header to read
+	decMalformed                // headers cut by the snaplen or inconsistent
+	decUnsupported              // a link type the decoder does not read
+)
+
+// vlanTagged reports whether ethertype e is a VLAN tag (802.1Q, 802.1ad,
+// and the pre-standard QinQ value).
+func vlanTagged(e uint16) bool { return e == 0x8100 || e == 0x88a8 || e == 0x9100 }
+
+// decode reads the headers of one frame into p. It never reads past data
+// and never trusts a length field without checking it against data.
+func decode(link uint32, data []byte, origLen int, p *packet) decodeStatus {
+	var et uint16 // ethertype of the network layer, or 0 to read the IP version
+	off := 0
+	p.vlan = 0
+	switch link {
+	case linkEthernet:
+		if len(data) < 14 {
+			return decMalformed
+		}
+		et, off = binary.BigEndian.Uint16(data[12:]), 14
+	case linkSLL:
+		if len(data) < 16 {
+			return decMalformed
+		}
+		et, off = binary.BigEndian.Uint16(data[14:]), 16
+	case linkSLL2:
+		if len(data) < 20 {
+			return decMalformed
+		}
+		et, off = binary.BigEndian.Uint16(data), 20
+	case linkNull, linkLoop:
+		if len(data) < 4 {
+			return decMalformed
+		}
+		fam := binary.LittleEndian.Uint32(data)
+		if fam > 0xffff {
+			fam = binary.BigEndian.Uint32(data)
+		}
+		switch fam {
+		case 2:
+			et = 0x0800
+		case 10, 24, 28, 30: // AF_INET6 on Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+			et = 0x86dd
+		default:
+			return decOther
+		}
+		off = 4
+	case linkRaw, linkRawOld, linkRawBSD, linkIPv4, linkIPv6:
+	default:
+		return decUnsupported
+	}
+	// VLAN tags: keep up to two IDs (QinQ); VID 0 only carries a priority.
+	for vlanTagged(et) {
+		if off+4 > len(data) {
+			return decMalformed
+		}
+		if vid := uint32(binary.BigEndian.Uint16(data[off:]) & 0xfff); vid != 0 {
+			switch {
+			case p.vlan == 0:
+				p.vlan = (vid + 1) << 12
+			case p.vlan&0xfff == 0:
+				p.vlan |= vid
+			}
+		}
+		et = binary.BigEndian.Uint16(data[off+2:])
+		off += 4
+	}
+	if et == 0x8847 { // MPLS unicast: skip the label stack
+		for {
+			if off+4 > len(data) {
+				return decMalformed
+			}
+			bos := data[off+2]&1 != 0
+			off += 4
+			if bos {
+				break
+			}
+		}
+		et = 0
+	}
+	l3 := data[off:]
+	wire := origLen - off // bytes of the network layer on the wire
+	if et == 0 {
+		if len(l3) < 1 {
+			return decMalformed
+		}
+		switch l3[0] >> 4 {
+		case 4:
+			et = 0x0800
+		case 6:
+			et = 0x86dd
+		default:
+			return decOther
+		}
+	}
+	p.truncated = len(data) < origLen
+	switch et {
+	case 0x0800:
+		return decodeIPv4(l3, wire, p)
+	case 0x86dd:
+		return decodeIPv6(l3, wire, p)
+	}
+	return decOther
+}
+
+func decodeIPv4(b []byte, wire int, p *packet) decodeStatus {
+	if len(b) < 20 || b[0]>>4 != 4 {
+		return decMalformed
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 || len(b) < ihl {
+		return decMalformed
+	}
+	if b[9] != 6 {
+		return decOther
+	}
+	frag := binary.BigEndian.Uint16(b[6:])
+	if frag&0x1fff != 0 {
+		return decFragment
+	}
+	p.fragment = frag&0x2000 != 0
+	total := int(binary.BigEndian.Uint16(b[2:]))
+	if total == 0 || total > wire {
+		// A zero total length is a TSO/GSO segment captured before the
+		// NIC split it: its length is the frame's.
+		total = wire
+	}
+	if total < ihl {
+		return decMalformed
+	}
+	var src, dst [16]byte
+	src[10], src[11], dst[10], dst[11] = 0xff, 0xff, 0xff, 0xff
+	copy(src[12:], b[12:16])
+	copy(dst[12:], b[16:20])
+	return decodeTCP(b[ihl:], total-ihl, &src, &dst, p)
+}
+
+func decodeIPv6(b []byte, wire int, p *packet) decodeStatus {
+	if len(b) < 40 || b[0]>>4 != 6 {
+		return decMalformed
+	}
+	plen := int(binary.BigEndian.Uint16(b[4:]))
+	if plen == 0 || plen > wire-40 {
+		plen = wire - 40 // jumbogram or TSO
+	}
+	next := b[6]
+	off := 40
+	p.fragment = false
+	// Walk the extension headers to TCP.
+	for range 16 {
+		switch next {
+		case 6:
+			if off > len(b) || plen < off-40 {
+				return decMalformed
+			}
+			var src, dst [16]byte
+			copy(src[:], b[8:24])
+			copy(dst[:], b[24:40])
+			return decodeTCP(b[off:], plen-(off-40), &src, &dst, p)
+		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
+			if off+2 > len(b) {
+				return decMalformed
+			}
+			next, off = b[off], off+(int(b[off+1])+1)*8
+		case 44: // fragment
+			if off+8 > len(b) {
+				return decMalformed
+			}
+			fo := binary.BigEndian.Uint16(b[off+2:])
+			if fo&0xfff8 != 0 {
+				return decFragment
+			}
+			p.fragment = fo&1 != 0
+			next, off = b[off], off+8
+		case 51: // authentication header
+			if off+2 > len(b) {
+				return decMalformed
+			}
+			next, off = b[off], off+(int(b[off+1])+2)*4
+		default:
+			return decOther
+		}
+	}
+	return decMalformed
+}
+
+// decodeTCP reads the TCP header in b; seglen is the TCP segment's length
+// (header and payload) according to the IP header, which stays right when
+// the snaplen cut the payload.
+func decodeTCP(b []byte, seglen int, src, dst *[16]byte, p *packet) decodeStatus {
+	// Ports, sequence, acknowledgment, offset, flags and window are the
+	// first 16 bytes; options and checksum are not needed.
+	if len(b) < 16 {
+		return decMalformed
+	}
+	doff := int(b[12]>>4) * 4
+	if doff < 20 || seglen < doff {
+		return decMalformed
+	}
+	sp, dp := binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:])
+	p.seq = binary.BigEndian.Uint32(b[4:])
+	p.ack = binary.BigEndian.Uint32(b[8:])
+	p.flags = b[13]
+	p.win = binary.BigEndian.Uint16(b[14:])
+	p.payload = seglen - doff
+	c := bytes.Compare(src[:], dst[:])
+	if c < 0 || c == 0 && sp <= dp {
+		p.key = flowKey{a: *src, b: *dst, pa: sp, pb: dp}
+		p.fwd = true
+	} else {
+		p.key = flowKey{a: *dst, b: *src, pa: dp, pb: sp}
+		p.fwd = false
+	}
+	return decTCP
+}

@@ -1,0 +1,305 @@
+package capture
+
+import (
+	"slices"
+
+	"github.com/netmortem/netmortem/parsers/event"
+)
+
+// table holds the connections in progress. A connection is released
+// (summarised and handed on) when it has ended and settled: its RST or
+// last FIN is older than the settle time, in capture time, or more than
+// closedCap other connections ended after it. Connections that never end
+// are released at the end of the capture, or, when more than maxFlows are
+// open at once, the least recently active eighth of them is.
+type table struct {
+	file       string
+	ignoreVLAN bool
+	settle     int64
+	maxFlows   int
+	closedCap  int
+
+	flows  map[flowKey]*flow
+	open   int
+	nextID uint64
+	now    int64 // the latest timestamp seen: timestamps may go backwards
+
+	closed     []*flow // ended connections waiting to settle, in end order
+	closedHead int
+
+	em  emitter
+	pat patterns
+	st  *Stats
+}
+
+func newTable(opt Options, h Handler, st *Stats) *table {
+	t := &table{
+		file:       opt.File,
+		ignoreVLAN: opt.IgnoreVLAN,
+		settle:     int64(opt.Settle),
+		maxFlows:   opt.MaxFlows,
+		closedCap:  opt.MaxFlows / 8,
+		flows:      make(map[flowKey]*flow),
+		st:         st,
+	}
+	if t.settle <= 0 {
+		t.settle = int64(DefaultSettle)
+	}
+	if t.maxFlows <= 0 {
+		t.maxFlows = DefaultMaxFlows
+	}
+	t.closedCap = max(t.maxFlows/8, 1)
+	t.em = emitter{out: h.Flow, cap: max(t.maxFlows/8, 1024)}
+	if t.em.out == nil {
+		t.em.out = func(*event.Flow) {}
+	}
+	t.pat = newPatterns(opt.File)
+	return t
+}
+
+// match finds the flow of p among the flows on its 4-tuple. Flows that
+// differ by VLAN are different flows; a direction not seen yet may carry
+// another VLAN than the one seen (routed between VLANs), preferably the
+// same.
+func (t *table) match(head *flow, p *packet) (*flow, int) {
+	if head == nil {
+		return nil, 0
+	}
+	if t.ignoreVLAN {
+		return head, head.dir(p)
+	}
+	for c := head; c != nil; c = c.next {
+		if d := c.dir(p); c.s[d].seen && c.s[d].vlan == p.vlan {
+			return c, d
+		}
+	}
+	var fb *flow
+	fd := 0
+	for c := head; c != nil; c = c.next {
+		d := c.dir(p)
+		if c.s[d].seen {
+			continue
+		}
+		if c.s[1-d].vlan == p.vlan {
+			return c, d
+		}
+		if fb == nil {
+			fb, fd = c, d
+		}
+	}
+	return fb, fd
+}
+
+func (t *table) add(p *packet) {
+	if p.hasTS && p.ts > t.now {
+		t.now = p.ts
+	}
+	t.release()
+	if t.open >= t.maxFlows {
+		t.evict()
+	}
+	head := t.flows[p.key]
+	f, d := t.match(head, p)
+	if f != nil && p.flags&(flagSYN|flagACK) == flagSYN {
+		// A new SYN after the connection ended, or with another initial
+		// sequence number than this side started with, is a new
+		// connection reusing the 4-tuple.
+		if s := &f.s[d]; f.ended || s.seen && p.seq != s.firstSeq {
+			nf := t.create(p)
+			nf.next = f.next
+			t.relink(f, nf)
+			f.next = nil
+			t.finish(f)
+			f, d = nf, nf.dir(p)
+		}
+	}
+	if f == nil {
+		f = t.create(p)
+		if head == nil {
+			t.flows[p.key] = f
+		} else {
+			c := head
+			for c.next != nil {
+				c = c.next
+			}
+			c.next = f
+		}
+		d = f.dir(p)
+	}
+	ended := f.ended
+	f.add(p, d)
+	if !ended && f.ended {
+		f.endTS = t.now
+		t.closed = append(t.closed, f)
+	}
+}
+
+func (t *table) create(p *packet) *flow {
+	f := &flow{key: p.key, id: t.nextID, firstFrame: p.frame}
+	t.nextID++
+	// The initiator is the sender, unless the first segment seen is the
+	// SYN-ACK: then it is the receiver.
+	synAck := p.flags&(flagSYN|flagACK) == flagSYN|flagACK
+	f.srcIsA = p.fwd != synAck
+	t.open++
+	t.st.Flows++
+	t.em.opened()
+	return f
+}
+
+// relink puts nf where old was in its 4-tuple's chain.
+func (t *table) relink(old, nf *flow) {
+	head := t.flows[old.key]
+	if head == old {
+		if nf == nil {
+			if old.next == nil {
+				delete(t.flows, old.key)
+			} else {
+				t.flows[old.key] = old.next
+			}
+		} else {
+			t.flows[old.key] = nf
+		}
+		return
+	}
+	for c := head; c != nil; c = c.next {
+		if c.next == old {
+			if nf == nil {
+				c.next = old.next
+			} else {
+				c.next = nf
+			}
+			return
+		}
+	}
+}
+
+// finish summarises a flow and hands it on.
+func (t *table) finish(f *flow) {
+	f.done = true
+	t.open--
+	fl := f.summary(t.file)
+	t.pat.observe(fl)
+	t.em.done(f.id, fl)
+}
+
+// release hands on the ended connections that have settled.
+func (t *table) release() {
+	for t.closedHead < len(t.closed) {
+		f := t.closed[t.closedHead]
+		if !f.done {
+			if t.now-f.endTS <= t.settle && len(t.closed)-t.closedHead <= t.closedCap {
+				break
+			}
+			t.relink(f, nil)
+			t.finish(f)
+		}
+		t.closed[t.closedHead] = nil
+		t.closedHead++
+	}
+	if t.closedHead > 4096 && t.closedHead*2 > len(t.closed) {
+		n := copy(t.closed, t.closed[t.closedHead:])
+		clear(t.closed[n:])
+		t.closed = t.closed[:n]
+		t.closedHead = 0
+	}
+}
+
+// all returns the open flows.
+func (t *table) all() []*flow {
+	all := make([]*flow, 0, t.open)
+	for _, h := range t.flows {
+		for c := h; c != nil; c = c.next {
+			all = append(all, c)
+		}
+	}
+	return all
+}
+
+// evict releases the least recently active eighth of the open flows. The
+// order is by last frame, so it does not depend on map iteration.
+func (t *table) evict() {
+	all := t.all()
+	slices.SortFunc(all, func(a, b *flow) int { return a.lastFrame - b.lastFrame })
+	for _, f := range all[:max(len(all)/8, 1)] {
+		f.evicted = true
+		t.st.Evicted++
+		t.relink(f, nil)
+		t.finish(f)
+	}
+}
+
+// flush releases everything at the end of the capture, in first-frame
+// order.
+func (t *table) flush() {
+	all := t.all()
+	slices.SortFunc(all, func(a, b *flow) int {
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	})
+	for _, f := range all {
+		t.finish(f)
+	}
+	clear(t.flows)
+	t.closed, t.closedHead = nil, 0
+	t.em.flush()
+}
+
+// emitter hands flows on in the order they started (by first frame)
+// although they end in any order. pend[i] is flow base+i, nil while it is
+// open. A flow that stays open while more than cap later flows end is
+// passed over, and handed on when it ends: the order is then by first
+// frame except for it, and memory stays bounded.
+type emitter struct {
+	out  func(*event.Flow)
+	cap  int
+	base uint64
+	pend []*event.Flow
+	head int
+}
+
+func (e *emitter) opened() { e.pend = append(e.pend, nil) }
+
+func (e *emitter) done(id uint64, fl *event.Flow) {
+	if id < e.base {
+		e.out(fl)
+		return
+	}
+	e.pend[e.head+int(id-e.base)] = fl
+	e.drain()
+}
+
+func (e *emitter) drain() {
+	for e.head < len(e.pend) && e.pend[e.head] != nil {
+		e.pop()
+	}
+	if len(e.pend)-e.head > e.cap {
+		for len(e.pend)-e.head > e.cap/2 {
+			e.pop()
+		}
+	}
+	if e.head > 1024 && e.head*2 > len(e.pend) {
+		n := copy(e.pend, e.pend[e.head:])
+		clear(e.pend[n:])
+		e.pend = e.pend[:n]
+		e.head = 0
+	}
+}
+
+func (e *emitter) pop() {
+	if fl := e.pend[e.head]; fl != nil {
+		e.out(fl)
+		e.pend[e.head] = nil
+	}
+	e.head++
+	e.base++
+}
+
+func (e *emitter) flush() {
+	for e.head < len(e.pend) {
+		e.pop()
+	}
+	e.pend, e.head = nil, 0
+}
