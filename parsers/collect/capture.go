@@ -121,7 +121,7 @@ func (c *collector) finishCapture(r *captureRun) error {
 		notes = append(notes, fmt.Sprintf("stopped at --max-size %d bytes", c.o.PcapMaxBytes))
 	case r.outerEnd:
 		c.timedOut = true
-		notes = append(notes, "stopped: the total timeout ran out")
+		notes = append(notes, "stopped: "+c.stopReason())
 	case r.err != nil && errors.Is(r.err, context.DeadlineExceeded):
 		if r.got < r.asked {
 			notes = append(notes, fmt.Sprintf("stopped after %v instead of %v to end within the total timeout", r.got.Round(time.Millisecond), r.asked))

@@ -214,6 +214,7 @@ type entry struct {
 type collector struct {
 	o          Options
 	ctx        context.Context // ends at the total timeout
+	parent     context.Context // the caller's: ends on an interrupt
 	b          *bundle
 	anon       *Anonymizer
 	entries    []entry
@@ -234,9 +235,10 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
+	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, start.Add(o.Timeout))
 	defer cancel()
-	c := &collector{o: o, ctx: ctx, anon: o.anon}
+	c := &collector{o: o, ctx: ctx, parent: parent, anon: o.anon}
 	if m := procNS.FindStringSubmatch(o.NetNS); m != nil {
 		c.netPID = m[1]
 	}
@@ -272,7 +274,7 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 				skipped++
 			}
 		}
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the total --timeout %v ran out: the bundle is partial (%d steps skipped)", o.Timeout, skipped))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the bundle is partial (%d steps skipped)", c.stopReason(), skipped))
 	}
 	if len(c.missing) > 0 {
 		res.Warnings = append(res.Warnings, "not found on this box: "+strings.Join(c.missing, ", "))
@@ -508,7 +510,7 @@ func (c *collector) run(s *step) error {
 	}
 	if c.ctx.Err() != nil {
 		c.timedOut = true
-		c.entries = append(c.entries, entry{file: s.file, cmd: s.command(), skipped: true, note: "skipped: the total timeout ran out"})
+		c.entries = append(c.entries, entry{file: s.file, cmd: s.command(), skipped: true, note: "skipped: " + c.stopReason()})
 		return nil
 	}
 	if c.o.Progress != nil {
@@ -615,7 +617,7 @@ func (c *collector) execute(s *step) outcome {
 	case c.ctx.Err() != nil:
 		c.timedOut = true
 		out.exit = 124
-		out.notes = append(out.notes, fmt.Sprintf("stopped: the total timeout %v ran out; output so far kept", c.o.Timeout))
+		out.notes = append(out.notes, "stopped: "+c.stopReason()+"; output so far kept")
 	case cctx.Err() != nil:
 		out.exit = 124
 		out.notes = append(out.notes, fmt.Sprintf("timed out after %v and was stopped; output so far kept", c.o.CmdTimeout))
@@ -629,6 +631,14 @@ func (c *collector) execute(s *step) outcome {
 		out.notes = append(out.notes, "stderr: "+excerpt(e, 300))
 	}
 	return out
+}
+
+// stopReason says why the collection ended early.
+func (c *collector) stopReason() string {
+	if c.parent.Err() != nil {
+		return "the collection was interrupted"
+	}
+	return fmt.Sprintf("the total --timeout %v ran out", c.o.Timeout)
 }
 
 func (c *collector) addMissing(tool string) {
@@ -766,7 +776,7 @@ func (c *collector) writeManifest(start time.Time) error {
 	var b bytes.Buffer
 	var notes []string
 	if c.timedOut {
-		notes = append(notes, fmt.Sprintf("the total timeout %v ran out: the bundle is partial", c.o.Timeout))
+		notes = append(notes, c.stopReason()+": the bundle is partial")
 	}
 	if c.anon != nil {
 		notes = append(notes, "IP addresses are pseudonymised (prefix-preserving, key not kept)")

@@ -376,7 +376,7 @@ func TestCollectTotalTimeoutBound(t *testing.T) {
 	}
 	got := fileMap(readBundle(t, buf.Bytes()))
 	manifest := got["web-1/manifest.txt"]
-	if !strings.Contains(manifest, "skipped: the total timeout ran out") {
+	if !strings.Contains(manifest, "skipped: the total --timeout 1s ran out") {
 		t.Errorf("manifest does not list the skipped steps:\n%s", manifest)
 	}
 	if h := parsers.ParseHeader([]byte(manifest)); !strings.Contains(h.Note, "partial") {
@@ -384,7 +384,7 @@ func TestCollectTotalTimeoutBound(t *testing.T) {
 	}
 	stopped := 0
 	for name, data := range got {
-		if strings.Contains(parsers.ParseHeader([]byte(data)).Note, "the total timeout") {
+		if strings.Contains(parsers.ParseHeader([]byte(data)).Note, "stopped: the total --timeout") {
 			stopped++
 		}
 		if strings.Contains(name, ".5.txt") {
@@ -408,6 +408,9 @@ func TestCollectCancelWritesWhatItHas(t *testing.T) {
 	res, err := Run(ctx, &buf, Options{Snapshots: 1, Exec: fakeExec(tools), ReadFile: fakeRead(files)})
 	if err != nil || !res.TimedOut {
 		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "interrupted") {
+		t.Errorf("warnings = %q, want an interruption", res.Warnings)
 	}
 	if _, ok := fileMap(readBundle(t, buf.Bytes()))["web-1/manifest.txt"]; !ok {
 		t.Error("no manifest after cancel")

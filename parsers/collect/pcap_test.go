@@ -273,3 +273,77 @@ func FuzzAnonymizePcap(f *testing.F) {
 		pcapWhole(data, 1<<20)
 	})
 }
+
+// An ICMP error quotes the packet that caused it; its addresses are
+// rewritten too and the ICMP checksum, which covers them, stays valid. ARP
+// carries IPv4 addresses as well.
+func TestCollectAnonymizePcapICMPErrorAndARP(t *testing.T) {
+	an := NewAnonymizerKey(testKey)
+	quoted := testPacket(t, layers.LinkTypeRaw, "10.0.0.1", "10.0.0.2", "udp", nil)[:28]
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.ParseIP("10.0.0.2"), DstIP: net.ParseIP("10.0.0.1")}
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodePort)}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, icmp, gopacket.Payload(quoted)); err != nil {
+		t.Fatal(err)
+	}
+	arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+		Operation: layers.ARPRequest, SourceHwAddress: []byte{2, 0, 0, 0, 0, 1}, SourceProtAddress: []byte{10, 0, 0, 1},
+		DstHwAddress: make([]byte, 6), DstProtAddress: []byte{10, 0, 0, 2}}
+	abuf := gopacket.NewSerializeBuffer()
+	eth2 := *eth
+	eth2.EthernetType = layers.EthernetTypeARP
+	if err := gopacket.SerializeLayers(abuf, gopacket.SerializeOptions{FixLengths: true}, &eth2, arp); err != nil {
+		t.Fatal(err)
+	}
+	data := writePcap(t, layers.LinkTypeEthernet, 65535, buf.Bytes(), abuf.Bytes())
+	if n, err := an.AnonymizePcap(data); n != 2 || err != nil {
+		t.Fatalf("AnonymizePcap = %d, %v", n, err)
+	}
+	_, frames := readFrames(t, data)
+	p1, p2 := an.Addr(netip.MustParseAddr("10.0.0.1")), an.Addr(netip.MustParseAddr("10.0.0.2"))
+
+	pkt := gopacket.NewPacket(frames[0], layers.LinkTypeEthernet, gopacket.Default)
+	ic, ok := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	if !ok {
+		t.Fatal("no ICMPv4 layer after rewrite")
+	}
+	inner := ic.Payload
+	if got := netip.AddrFrom4([4]byte(inner[12:16])); got != p1 {
+		t.Errorf("quoted source %v, want %v", got, p1)
+	}
+	if got := netip.AddrFrom4([4]byte(inner[16:20])); got != p2 {
+		t.Errorf("quoted destination %v, want %v", got, p2)
+	}
+	stored := ic.Checksum
+	rb := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(rb, gopacket.SerializeOptions{ComputeChecksums: true}, ic, gopacket.Payload(inner)); err != nil {
+		t.Fatal(err)
+	}
+	if re := binary.BigEndian.Uint16(rb.Bytes()[2:]); re != stored {
+		t.Errorf("ICMP checksum stored %#04x, recomputed %#04x", stored, re)
+	}
+	// The quoted IPv4 header's own checksum is still valid.
+	qb := gopacket.NewPacket(inner, layers.LayerTypeIPv4, gopacket.Default)
+	if qip, ok := qb.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		want := qip.Checksum
+		hb := gopacket.NewSerializeBuffer()
+		if err := qip.SerializeTo(hb, gopacket.SerializeOptions{ComputeChecksums: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got := binary.BigEndian.Uint16(hb.Bytes()[10:]); got != want {
+			t.Errorf("quoted IPv4 checksum stored %#04x, recomputed %#04x", want, got)
+		}
+	} else {
+		t.Error("quoted packet does not decode as IPv4")
+	}
+
+	apkt := gopacket.NewPacket(frames[1], layers.LinkTypeEthernet, gopacket.Default)
+	a, ok := apkt.Layer(layers.LayerTypeARP).(*layers.ARP)
+	if !ok {
+		t.Fatal("no ARP layer after rewrite")
+	}
+	if s, d := netip.AddrFrom4([4]byte(a.SourceProtAddress)), netip.AddrFrom4([4]byte(a.DstProtAddress)); s != p1 || d != p2 {
+		t.Errorf("ARP addresses %v %v, want %v %v", s, d, p1, p2)
+	}
+}
