@@ -143,16 +143,18 @@ hsysctl() {
 }
 
 # HOSTSH makes a lab host look like a host to the tools: its own hostname,
-# and cgroup2 mounted where ss -e looks for it (ip netns exec remounts /sys
-# in a private mount namespace, so nothing leaks out).
-HOSTSH='mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null; hostname "$0" && exec "$@"'
+# cgroup2 mounted where ss -e looks for it (ip netns exec remounts /sys in a
+# private mount namespace, so nothing leaks out), and no descriptor of the
+# lab script (its lock, pipes) inherited by the programs.
+HOSTSH='for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null; hostname "$0" && exec "$@"'
 
 # hrun HOST CMD...: run in the host's namespace with the host's name as
 # hostname (own UTS namespace) and the host's run folder as cwd.
 hrun() {
 	local h=$1
 	shift
-	(cd "$RUN/$h" && ip netns exec "$NSP$h" unshare --uts -- /bin/sh -c "$HOSTSH" "$h" "$@")
+	(cd "$RUN/$h" && ip netns exec "$NSP$h" unshare --uts -- /bin/bash -c "$HOSTSH" "$h" "$@")
 }
 
 # hbg HOST CMD...: like hrun, in the background. BGPID is the PID of CMD
@@ -162,7 +164,7 @@ hbg() {
 	local h=$1
 	shift
 	pushd "$RUN/$h" >/dev/null
-	ip netns exec "$NSP$h" unshare --uts -- /bin/sh -c "$HOSTSH" "$h" "$@" </dev/null >>"$RUN/$h/stdout.txt" 2>&1 &
+	ip netns exec "$NSP$h" unshare --uts -- /bin/bash -c "$HOSTSH" "$h" "$@" </dev/null >>"$RUN/$h/stdout.txt" 2>&1 &
 	BGPID=$!
 	popd >/dev/null
 	LAB_PIDS+=("$BGPID")
@@ -176,6 +178,23 @@ wait_port() {
 		sleep 0.1
 	done
 	die "nothing listens on $2 in $h"
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.5 s until it succeeds; the
+# lab waits for an incident's state instead of sleeping a fixed time,
+# because the build host is shared and its speed varies.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ $SECONDS -lt $end ] || { log "warning: timed out waiting for: $*"; return 1; }
+		sleep 0.5
+	done
+}
+
+# listen_q HOST PORT: the Recv-Q (accept queue length) of a listener.
+listen_q() {
+	ip netns exec "$NSP$1" ss -Htln "sport = :$2" | awk '{print $2; exit}'
 }
 
 # collector_real reports whether the netmortem CLI has a working collect

@@ -23,15 +23,17 @@ wait_port server :8080
 
 # The API gateway: 20 requests/s (the pool serves about 8/s), gives up
 # after 1 s.
-hbg client "$BIN/loadgen" -url 'http://10.200.1.10:8080/api/order?id=%d' -rate 20 -duration 30s \
+hbg client "$BIN/loadgen" -url 'http://10.200.1.10:8080/api/order?id=%d' -rate 20 -duration 45s \
 	-timeout 1s -log "$RUN/client/gateway.log"
 GW=$BGPID
 # An on-call engineer's probe: one request every 2 s, gives up after 5 s.
 sleep 3
-hbg client "$BIN/loadgen" -url 'http://10.200.1.10:8080/healthz' -rate 0.5 -duration 20s \
+hbg client "$BIN/loadgen" -url 'http://10.200.1.10:8080/healthz' -rate 0.5 -duration 30s \
 	-timeout 5s -max-inflight 20 -log "$RUN/client/probe.log"
 PROBE=$BGPID
-sleep 9
+# Collect once the accept queue is nearly full (about 15 s on an idle host).
+queue_filling() { [ "$(listen_q server 8080)" -ge 100 ]; }
+wait_until 40 queue_filling || true
 
 lab_collect server --pid "$SVC" --snapshots 3 --interval 3s --pcap --duration 12s --snaplen 128 \
 	--log "$RUN/server/ordersvc.log" --log "$RUN/server/fakedb.log"
