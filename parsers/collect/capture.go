@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,13 @@ type captureRun struct {
 	asked    time.Duration // the capture length asked for
 	got      time.Duration // the capture length the timeout allowed
 	outerEnd bool          // the total timeout ended it
+
+	// Prepared as soon as tcpdump stops, beside the other steps, so that a
+	// big capture does not have to be compressed after the timeout.
+	keep, packets int    // whole-record bytes and packets kept
+	anonNote      string // what anonymization did
+	member        []byte // capture.pcap as a tar entry in its own gzip member
+	memberErr     error
 }
 
 // pcapBuffer keeps the capture in memory up to its size limit and stops
@@ -60,7 +68,7 @@ func bpfFilter(ports []int) string {
 }
 
 // startCapture starts tcpdump for the asked duration, cut short so that it
-// ends a little before the total timeout (writing it takes a moment).
+// ends a little before the total timeout (preparing it takes a moment).
 func (c *collector) startCapture() *captureRun {
 	o := &c.o
 	argv := []string{"tcpdump", "-i", o.Iface, "-n", "-s", strconv.Itoa(o.Snaplen), "-U", "-w", "-"}
@@ -76,7 +84,9 @@ func (c *collector) startCapture() *captureRun {
 	now := time.Now()
 	end := now.Add(o.PcapDuration)
 	if d, ok := c.ctx.Deadline(); ok {
-		reserve := min(time.Second, o.Timeout/10)
+		// Time to trim, pseudonymise and compress up to --max-size
+		// (about 1.5 s for 50 MB) before the total timeout.
+		reserve := min(2*time.Second, o.Timeout/5)
 		if d.Add(-reserve).Before(end) {
 			end = d.Add(-reserve)
 		}
@@ -90,6 +100,7 @@ func (c *collector) startCapture() *captureRun {
 		o.Progress(Step{N: c.n, Total: c.total, Phase: "capture", File: "capture.pcap", Command: r.step.command()})
 	}
 	r.date = o.Now()
+	top := c.b.top
 	go func() {
 		defer close(r.done)
 		defer cancel()
@@ -97,8 +108,28 @@ func (c *collector) startCapture() *captureRun {
 		r.exit, r.err = o.Exec(cctx, argv, r.stdout, &r.stderr)
 		r.dur = time.Since(t0)
 		r.outerEnd = c.ctx.Err() != nil
+		r.prepare(c.anon, o.PcapMaxBytes, top)
 	}()
 	return r
+}
+
+// prepare trims the capture to whole packets, pseudonymises it and
+// compresses it as a tar entry.
+func (r *captureRun) prepare(anon *Anonymizer, limit int64, top string) {
+	data := r.stdout.buf
+	r.keep, r.packets = pcapWhole(data, limit)
+	if r.keep == 0 {
+		return
+	}
+	pcap := data[:r.keep]
+	if anon != nil {
+		n, err := anon.AnonymizePcap(pcap)
+		r.anonNote = fmt.Sprintf("addresses pseudonymised in %d of %d packets", n, r.packets)
+		if err != nil {
+			r.anonNote += "; anonymize: " + err.Error()
+		}
+	}
+	r.member, r.memberErr = gzipEntry(path.Join(top, "capture.pcap"), pcap, r.date)
 }
 
 // finishCapture waits for tcpdump and writes capture.pcap and capture.txt
@@ -108,7 +139,7 @@ func (c *collector) finishCapture(r *captureRun) error {
 	c.n++
 	var notes []string
 	data := r.stdout.buf
-	keep, packets := pcapWhole(data, c.o.PcapMaxBytes)
+	keep, packets := r.keep, r.packets
 	switch {
 	case errors.Is(r.err, exec.ErrNotFound):
 		r.exit = 127
@@ -134,15 +165,13 @@ func (c *collector) finishCapture(r *captureRun) error {
 		notes = append(notes, "tcpdump ended by itself")
 	}
 	if keep > 0 {
-		pcap := data[:keep]
-		if c.anon != nil {
-			n, err := c.anon.AnonymizePcap(pcap)
-			notes = append(notes, fmt.Sprintf("addresses pseudonymised in %d of %d packets", n, packets))
-			if err != nil {
-				notes = append(notes, "anonymize: "+err.Error())
-			}
+		if r.anonNote != "" {
+			notes = append(notes, r.anonNote)
 		}
-		if err := c.b.add("capture.pcap", pcap, r.date); err != nil {
+		if r.memberErr != nil {
+			return r.memberErr
+		}
+		if err := c.b.addMember(r.member, int64(keep)); err != nil {
 			return err
 		}
 		c.entries = append(c.entries, entry{file: "capture.pcap", cmd: r.step.command(), exit: r.exit,

@@ -598,9 +598,7 @@ func TestCollectNetNS(t *testing.T) {
 	files["/proc/4242/net/tcp"] = files["/proc/net/tcp"]
 	delete(files, "/proc/net/tcp")
 	inner := fakeExec(tools)
-	var ran []string
 	ex := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
-		ran = append(ran, strings.Join(argv, " "))
 		if argv[0] == "nsenter" {
 			if _, ok := tools[argv[2]]; !ok {
 				io.WriteString(stderr, "nsenter: failed to execute "+argv[2]+": No such file or directory\n")

@@ -42,7 +42,7 @@ func lookPath(name string) (string, error) {
 
 // stopGrace is how long a command gets to exit after SIGTERM (tcpdump uses
 // it to flush its last packets) before it is killed.
-const stopGrace = 500 * time.Millisecond
+const stopGrace = 300 * time.Millisecond
 
 // Exec is the real ExecFunc. Each command runs in its own process group
 // with LC_ALL=C (stable month names and number formats); when ctx is done
@@ -78,7 +78,7 @@ func Exec(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, er
 		}
 	}()
 	// A grandchild holding the output pipe open must not keep us waiting.
-	cmd.WaitDelay = stopGrace
+	cmd.WaitDelay = 200 * time.Millisecond
 	werr := cmd.Wait()
 	close(done)
 	<-stopped

@@ -14,7 +14,7 @@ import (
 )
 
 // testPacket builds one frame with correct checksums.
-func testPacket(t *testing.T, link layers.LinkType, src, dst string, l4 string, payload []byte) []byte {
+func testPacket(t testing.TB, link layers.LinkType, src, dst string, l4 string, payload []byte) []byte {
 	t.Helper()
 	s, d := net.ParseIP(src), net.ParseIP(dst)
 	var ls []gopacket.SerializableLayer
@@ -69,7 +69,7 @@ func testPacket(t *testing.T, link layers.LinkType, src, dst string, l4 string, 
 }
 
 // writePcap writes frames cut at snaplen.
-func writePcap(t *testing.T, link layers.LinkType, snaplen int, frames ...[]byte) []byte {
+func writePcap(t testing.TB, link layers.LinkType, snaplen int, frames ...[]byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := pcapgo.NewWriter(&b)
@@ -267,10 +267,24 @@ func TestCollectPcapWholeRecords(t *testing.T) {
 
 func FuzzAnonymizePcap(f *testing.F) {
 	f.Add([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0})
+	for _, link := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw} {
+		f.Add(writePcap(f, link, 96,
+			testPacket(f, link, "10.0.0.1", "10.0.0.2", "tcp", []byte("hello")),
+			testPacket(f, link, "2001:db8::1", "2001:db8::2", "udp", bytes.Repeat([]byte("x"), 200))))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		an := NewAnonymizerKey(testKey)
+		in := append([]byte(nil), data...)
 		_, _ = an.AnonymizePcap(data)
-		pcapWhole(data, 1<<20)
+		if len(data) != len(in) {
+			t.Fatal("length changed")
+		}
+		if keep, _ := pcapWhole(data, 1<<20); keep > len(data) {
+			t.Fatalf("pcapWhole kept %d of %d bytes", keep, len(data))
+		}
+		if len(in) >= pcapGlobalLen && !bytes.Equal(in[:pcapGlobalLen], data[:pcapGlobalLen]) {
+			t.Fatal("global header changed")
+		}
 	})
 }
 
