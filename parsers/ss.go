@@ -1,0 +1,568 @@
+package parsers
+
+import (
+	"bytes"
+	"io"
+	"strings"
+
+	"github.com/netmortem/netmortem/parsers/event"
+)
+
+// ssParser reads the socket table of iproute2's ss in all the layouts it
+// has had: with and without the Netid column (one socket type shown or
+// several), without the State column (ss state X), with -p owners, -o
+// timers, -e uid/ino/sk, -i tcp_info and -m skmem on the socket's line or
+// on a continuation line that starts with whitespace, and rows kept by a
+// grep that dropped the header.
+var ssParser = &Parser{
+	Kind:    "ss",
+	Title:   "socket table (iproute2 ss)",
+	Command: "ss -tanpoe; ss -tan, -tanp, -tanpi, -tanm, -tln, -a, -tulpen, ss state X",
+	Detect:  detectSS,
+	Parse:   parseSS,
+}
+
+var (
+	ssLocalCol = []byte("Local Address")
+	ssPeerCol  = []byte("Peer Address")
+)
+
+// ssNoise are lines ss writes to stderr that a collector's 2>&1 keeps.
+func ssNoise(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("RTNETLINK answers")) ||
+		bytes.HasPrefix(line, []byte("Cannot open netlink socket"))
+}
+
+func detectSS(head []byte) bool {
+	line, rest := firstLine(head)
+	for ssNoise(line) {
+		line, rest = firstLine(rest)
+	}
+	if isSSHeader(line) {
+		return true
+	}
+	_, _, ok := ssRowLayout(line)
+	return ok
+}
+
+// isSSHeader reports "State Recv-Q Send-Q Local Address:Port Peer
+// Address:Port", with Netid in front, or without State.
+func isSSHeader(line []byte) bool {
+	f, _, _ := nextField(line, 0)
+	switch string(f) {
+	case "Netid", "State", "Recv-Q":
+	default:
+		return false
+	}
+	return bytes.Contains(line, ssLocalCol) && bytes.Contains(line, ssPeerCol)
+}
+
+// ssRowLayout recognises a row without its header (ss ... | grep X): the
+// state first, or a netid and then the state, followed by the two queues
+// and two address:port fields.
+func ssRowLayout(line []byte) (netid, state, ok bool) {
+	var f [6][]byte
+	pos := 0
+	for i := range f {
+		f[i], _, pos = nextField(line, pos)
+	}
+	if _, ok := parseState(f[0]); ok && ssQueuesAndAddrs(f[1:5]) {
+		return false, true, true
+	}
+	if _, ok := parseState(f[1]); ok && ssQueuesAndAddrs(f[2:6]) && !isDigits(f[0]) {
+		return true, true, true
+	}
+	return false, false, false
+}
+
+func ssQueuesAndAddrs(f [][]byte) bool {
+	return isDigits(f[0]) && isDigits(f[1]) &&
+		bytes.IndexByte(f[2], ':') >= 0 && bytes.IndexByte(f[3], ':') >= 0
+}
+
+// ssTable is the state of one ss file being parsed.
+type ssTable struct {
+	in   *Input
+	it   interner
+	snap int // index of the current snapshot in in.Out.Snapshots, -1 before one
+	n    int // sockets in the current snapshot
+	out  socketSink
+
+	header   bool // the current snapshot had a header line
+	netid    bool // rows start with a Netid column
+	state    bool // rows have a State column
+	cmd      ssCommand
+	filtered bool
+}
+
+// ssCommand is what the recorded command line says about the table.
+type ssCommand struct {
+	proto    string      // the one socket type asked for, "" when unknown
+	state    event.State // the one state of an `ss state X` filter
+	filtered bool        // a state/address filter, -l, or a grep
+}
+
+func parseSS(in *Input, r io.Reader) {
+	t := &ssTable{in: in, snap: -1, cmd: parseSSCommand(in.Header.Command)}
+	defer t.out.flush(in.Out) // also keep what was read if a panic ends the file
+	defer t.flush()
+	in.Lines(r, t.line)
+}
+
+func (t *ssTable) line(n int, line []byte) {
+	if isBlank(line) {
+		return // ss -i prints an empty continuation for TIME-WAIT rows
+	}
+	if isSpace(line[0]) {
+		last := t.out.last()
+		if last == nil {
+			t.in.Errorf(n, "continuation line before any socket")
+			return
+		}
+		t.extras(last, line, n)
+		return
+	}
+	if isSSHeader(line) {
+		first, _, _ := nextField(line, 0)
+		t.netid = string(first) == "Netid"
+		t.state = bytes.Contains(line, []byte("State"))
+		t.header = true
+		t.start(n, t.cmd.filtered || !t.state)
+		return
+	}
+	if ssNoise(line) {
+		return
+	}
+	t.row(n, line)
+}
+
+// start opens a new snapshot at line n.
+func (t *ssTable) start(n int, filtered bool) {
+	t.flush()
+	t.snap = t.in.Out.AddSnapshot(event.Snapshot{
+		Meta:     t.in.Meta(n),
+		Source:   "ss",
+		Command:  t.in.Header.Command,
+		Filtered: filtered,
+	})
+	t.n = 0
+}
+
+func (t *ssTable) flush() {
+	if t.snap >= 0 {
+		t.in.Out.Snapshots[t.snap].Sockets = t.n
+	}
+}
+
+func (t *ssTable) row(n int, line []byte) {
+	hasNetid, hasState := t.netid, t.state
+	if !t.header {
+		var ok bool
+		hasNetid, hasState, ok = ssRowLayout(line)
+		if !ok {
+			t.in.Errorf(n, "not an ss row: %.80q", line)
+			return
+		}
+		if t.snap < 0 {
+			t.start(n, true) // a grep dropped the header: rows are a selection
+		}
+	}
+	var netid, f []byte
+	pos := 0
+	if hasNetid {
+		netid, _, pos = nextField(line, pos)
+	}
+	state := t.cmd.state
+	if state == "" {
+		state = event.StateUnknown
+	}
+	if hasState {
+		f, _, pos = nextField(line, pos)
+		s, ok := parseState(f)
+		if !ok {
+			t.in.Errorf(n, "unknown socket state %.40q", f)
+		}
+		state = s
+	}
+	rq, _, pos := nextField(line, pos)
+	sq, _, pos := nextField(line, pos)
+	recvQ, ok1 := parseInt(rq)
+	sendQ, ok2 := parseInt(sq)
+	if !ok1 || !ok2 {
+		t.in.Errorf(n, "bad queue sizes %.20q %.20q", rq, sq)
+		return
+	}
+	s := t.out.next()
+	*s = event.Socket{
+		Meta:     t.in.Meta(n),
+		Snapshot: t.snap,
+		State:    state,
+		RecvQ:    recvQ,
+		SendQ:    sendQ,
+		UID:      -1,
+	}
+	if !t.fill(s, n, line, pos, netid) {
+		t.out.drop()
+		return
+	}
+	t.n++
+}
+
+// fill reads a row's addresses and extra fields from pos into s.
+func (t *ssTable) fill(s *event.Socket, n int, line []byte, pos int, netid []byte) bool {
+	var local, peer []byte
+	switch {
+	case len(netid) == 5 && netid[0] == 'u' && netid[1] == '_': // u_str, u_dgr, u_seq
+		s.Proto = "unix"
+		var ino []byte
+		local, _, pos = nextField(line, pos)
+		ino, _, pos = nextField(line, pos)
+		peer, _, pos = nextField(line, pos)
+		_, _, pos = nextField(line, pos) // the peer's inode
+		s.Local.Host = t.it.get(local)
+		s.Remote.Host = t.it.get(peer)
+		if v, ok := parseUint(ino); ok {
+			s.Inode = v
+		}
+		s.Info = map[string]string{"type": unixType(netid)}
+	case string(netid) == "nl" || string(netid) == "p_raw" || string(netid) == "p_dgr":
+		// netlink "rtnl:sshd/812", packet "*:eth0": not address:port
+		s.Proto = t.it.get(netid)
+		local, _, pos = nextField(line, pos)
+		peer, _, pos = nextField(line, pos)
+		s.Local.Host, s.Remote.Host = t.it.get(local), t.it.get(peer)
+	default:
+		s.Proto = t.proto(netid)
+		local, _, pos = nextField(line, pos)
+		peer, _, pos = nextField(line, pos)
+		if len(peer) == 0 {
+			t.in.Errorf(n, "missing peer address")
+			return false
+		}
+		var ok bool
+		inet := ssInet(s.Proto)
+		if s.Local, ok = parseEndpoint(local, &t.it); !ok {
+			if inet {
+				t.in.Errorf(n, "bad local address %.80q", local)
+				return false
+			}
+			s.Local = event.Endpoint{Host: t.it.get(local)} // vsock, tipc...: kept as printed
+		}
+		if s.Remote, ok = parseEndpoint(peer, &t.it); !ok {
+			if inet {
+				t.in.Errorf(n, "bad peer address %.80q", peer)
+				return false
+			}
+			s.Remote = event.Endpoint{Host: t.it.get(peer)}
+		}
+	}
+	t.extras(s, line[pos:], n)
+	return true
+}
+
+// ssInet are the netids whose addresses must be address:port.
+func ssInet(proto string) bool {
+	switch proto {
+	case "tcp", "udp", "raw", "sctp", "mptcp", "dccp":
+		return true
+	}
+	return false
+}
+
+func unixType(netid []byte) string {
+	switch string(netid) {
+	case "u_str":
+		return "stream"
+	case "u_dgr":
+		return "dgram"
+	case "u_seq":
+		return "seqpacket"
+	}
+	return "unknown"
+}
+
+// proto names the socket type of a row: its Netid, else the one type the
+// command asked for, else tcp: ss prints no Netid when it shows a single
+// type, and the TCP table is what people capture (a state cannot tell, ss
+// prints TCP's CLOSE as UNCONN too).
+func (t *ssTable) proto(netid []byte) string {
+	if len(netid) > 0 {
+		return t.it.get(netid)
+	}
+	if t.cmd.proto != "" {
+		return t.cmd.proto
+	}
+	return "tcp"
+}
+
+// extras reads the fields after the addresses, on the row or on its
+// continuation line: users:(...), timer:(...), uid:, ino:, sk:, skmem:(...),
+// cgroup:, and the key:value tokens of -i. Tokens are split on whitespace
+// outside quotes and parentheses ("Web Content" is one process name).
+func (t *ssTable) extras(s *event.Socket, b []byte, n int) {
+	pos := 0
+	for {
+		for pos < len(b) && isSpace(b[pos]) {
+			pos++
+		}
+		start, depth, quoted := pos, 0, false
+		for pos < len(b) {
+			c := b[pos]
+			switch {
+			case quoted:
+				quoted = c != '"'
+			case c == '"':
+				quoted = true
+			case c == '(':
+				depth++
+			case c == ')':
+				if depth > 0 {
+					depth--
+				}
+			case depth == 0 && isSpace(c):
+				goto done
+			}
+			pos++
+		}
+	done:
+		if pos == start {
+			return
+		}
+		t.extra(s, b[start:pos], n)
+	}
+}
+
+func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
+	k := bytes.IndexByte(tok, ':')
+	if k <= 0 {
+		return // <->, app_limited, cubic, "send 10Mbps" pieces
+	}
+	key, val := tok[:k], tok[k+1:]
+	switch string(key) {
+	case "users":
+		owners, ok := parseSSUsers(val, &t.it)
+		if !ok {
+			t.in.Errorf(n, "bad users field %.120q", tok)
+		}
+		s.Owners = append(s.Owners, owners...)
+	case "timer":
+		tm, ok := parseSSTimer(val, &t.it)
+		if !ok {
+			t.in.Errorf(n, "bad timer %.80q", tok)
+		}
+		s.Timer = tm
+	case "ino":
+		v, ok := parseUint(val)
+		if !ok {
+			t.in.Errorf(n, "bad inode %.40q", tok)
+			return
+		}
+		s.Inode = v
+		if s.UID < 0 && v != 0 {
+			// -e prints uid only when it is not 0; ino:0 (TIME-WAIT,
+			// orphans, unaccepted) has no owner to speak of
+			s.UID = 0
+		}
+	case "uid":
+		v, ok := parseUint(val)
+		if !ok || v > 1<<32 {
+			t.in.Errorf(n, "bad uid %.40q", tok)
+			return
+		}
+		s.UID = int(v)
+	case "sk":
+		setInfo(s, "sk", string(val))
+	case "cgroup":
+		setInfo(s, "cgroup", t.it.get(val))
+	case "skmem":
+		setInfo(s, "skmem", string(bytes.TrimSuffix(bytes.TrimPrefix(val, []byte("(")), []byte(")"))))
+	default:
+		if len(val) == 0 || val[0] == '(' {
+			return // nested congestion-control detail: bbr:(...), keep Info small
+		}
+		setInfo(s, t.it.get(key), t.it.get(val))
+	}
+}
+
+func setInfo(s *event.Socket, k, v string) {
+	if s.Info == nil {
+		s.Info = make(map[string]string, 4)
+	}
+	s.Info[k] = v
+}
+
+// parseSSUsers reads the value of users:(("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)),
+// and the older users:(("sshd",1234,3)) without the key names.
+func parseSSUsers(v []byte, it *interner) ([]event.Owner, bool) {
+	if len(v) < 2 || v[0] != '(' {
+		return nil, false
+	}
+	v = v[1:]
+	out := make([]event.Owner, 0, 1)
+	for {
+		if len(v) > 0 && v[0] == ',' {
+			v = v[1:]
+		}
+		if len(v) == 0 {
+			return out, false
+		}
+		if v[0] == ')' {
+			return out, len(v) == 1
+		}
+		if len(v) < 2 || v[0] != '(' || v[1] != '"' {
+			return out, false
+		}
+		v = v[2:]
+		q := bytes.IndexByte(v, '"')
+		if q < 0 {
+			return out, false
+		}
+		o := event.Owner{Name: it.get(v[:q]), FD: -1}
+		v = v[q+1:]
+		for i := 0; len(v) > 0 && v[0] == ','; i++ {
+			v = v[1:]
+			end := bytes.IndexAny(v, ",)")
+			if end < 0 {
+				return out, false
+			}
+			f := v[:end]
+			v = v[end:]
+			switch {
+			case bytes.HasPrefix(f, []byte("pid=")):
+				f, i = f[4:], 0
+			case bytes.HasPrefix(f, []byte("fd=")):
+				f, i = f[3:], 1
+			}
+			num, ok := parseUint(f)
+			if !ok || num > 1<<31 {
+				continue // a field netmortem does not know
+			}
+			if i == 0 {
+				o.PID = int(num)
+			} else if i == 1 {
+				o.FD = int(num)
+			}
+		}
+		if len(v) == 0 || v[0] != ')' {
+			return out, false
+		}
+		v = v[1:]
+		out = append(out, o)
+	}
+}
+
+// parseSSTimer reads the value of timer:(keepalive,115min,0); Raw keeps it
+// as printed, "(keepalive,115min,0)". A timer that cannot be fully read is
+// still returned with its name and raw text.
+func parseSSTimer(v []byte, it *interner) (*event.Timer, bool) {
+	tm := &event.Timer{Raw: it.get(v)}
+	v = bytes.TrimSuffix(bytes.TrimPrefix(v, []byte("(")), []byte(")"))
+	name, rest, _ := bytes.Cut(v, []byte{','})
+	exp, retr, _ := bytes.Cut(rest, []byte{','})
+	tm.Name = it.get(name)
+	if len(name) == 0 {
+		return tm, false
+	}
+	d, ok := parseSSDuration(exp)
+	if !ok {
+		return tm, false
+	}
+	tm.Expires = d
+	r, ok := parseUint(retr)
+	if !ok || r > 1<<31 {
+		return tm, false
+	}
+	tm.Retrans = int(r)
+	return tm, true
+}
+
+// parseSSCommand reads the recorded ss command line for what the table
+// cannot say itself: the socket type when there is no Netid column, the
+// state of `ss state X`, and whether rows were selected.
+func parseSSCommand(cmd string) ssCommand {
+	var c ssCommand
+	words, grep := commandWords(cmd)
+	c.filtered = grep
+	i := toolIndex(words, "ss")
+	if i < 0 {
+		return c
+	}
+	var protos []string
+	addProto := func(p string) {
+		for _, q := range protos {
+			if q == p {
+				return
+			}
+		}
+		protos = append(protos, p)
+	}
+	var states []string
+	for j := i + 1; j < len(words); j++ {
+		w := words[j]
+		switch {
+		case strings.HasPrefix(w, "--"):
+			switch w {
+			case "--tcp":
+				addProto("tcp")
+			case "--udp":
+				addProto("udp")
+			case "--raw":
+				addProto("raw")
+			case "--unix":
+				addProto("unix")
+			case "--sctp":
+				addProto("sctp")
+			case "--listening":
+				c.filtered = true
+			}
+		case strings.HasPrefix(w, "-") && len(w) > 1:
+			for _, o := range w[1:] {
+				switch o {
+				case 't':
+					addProto("tcp")
+				case 'u':
+					addProto("udp")
+				case 'w':
+					addProto("raw")
+				case 'x':
+					addProto("unix")
+				case 'S':
+					addProto("sctp")
+				case 'l':
+					c.filtered = true
+				case 'A', 'f', 'F', 'N':
+					j++ // the option takes a value
+				}
+			}
+		case w == "state" && j+1 < len(words):
+			states = append(states, words[j+1])
+			j++
+			c.filtered = true
+		default:
+			c.filtered = true // dst, sport, exclude, '( ... )': a selection
+		}
+	}
+	if len(protos) == 1 {
+		c.proto = protos[0]
+	}
+	if len(states) == 1 {
+		c.state = ssFilterState(states[0])
+	}
+	return c
+}
+
+// ssFilterState maps the state names of ss's filter language; groups
+// (connected, synchronized, bucket, big, all) name no single state.
+func ssFilterState(s string) event.State {
+	switch s = strings.ToUpper(s); s {
+	case "LISTENING":
+		return event.StateListen
+	case "CLOSED":
+		return event.StateClose
+	case "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+		"TIME-WAIT", "CLOSE-WAIT", "LAST-ACK", "CLOSING":
+		st, _ := event.ParseState(s)
+		return st
+	}
+	return ""
+}
