@@ -65,10 +65,8 @@ func runAcceptQueueOverflow(p *Pass) error {
 			if busiest != nil {
 				why = append(why, fmt.Sprintf("the fullest listener %s has %d of %d queued", busiest.sock.Local, busiest.sock.RecvQ, busiest.backlog))
 			}
-			if hasD && !d.Increment && d.Sets >= 2 {
-				why = append(why, fmt.Sprintf("%s unchanged at %d across %d %s sets", d.Key, d.Last.Value, d.Sets, d.Source))
-			} else if hasD && d.Increment {
-				why = append(why, fmt.Sprintf("nstat shows no %s increment", d.Key))
+			if t := flatText(d); hasD && t != "" {
+				why = append(why, t)
 			}
 			if len(retx) > 0 {
 				why = append(why, fmt.Sprintf("%d captured connection(s) had SYN-ACKs retransmitted, which loss alone explains", len(retx)))

@@ -99,12 +99,12 @@ func runConntrackFull(p *Pass) error {
 		f.Confidence = confidenceOf(mech, byLog || ratio >= 1, false)
 		f.Window = evidenceWindow(f.Evidence)
 		f.Summary = strings.Join(parts, "; ") + ". While the table is full the first packet of every new flow is dropped: new connections stall on SYN retransmissions, established ones keep working."
-		size := "a larger value"
+		size := "net.netfilter.nf_conntrack_max (double it)"
 		if hasMax {
-			size = fmt.Sprint(max * 2)
+			size = fmt.Sprintf("sysctl -w net.netfilter.nf_conntrack_max=%d (twice the current %d)", max*2, max)
 		}
 		f.Remediation = []string{
-			fmt.Sprintf("Immediate: sysctl -w net.netfilter.nf_conntrack_max=%s (about 300 bytes of kernel memory per entry) and set the hash size to a quarter of it (/sys/module/nf_conntrack/parameters/hashsize); persist both.", size),
+			fmt.Sprintf("Immediate: raise the table: %s (about 300 bytes of kernel memory per entry) and set the hash size to a quarter of it (/sys/module/nf_conntrack/parameters/hashsize); persist both.", size),
 			"Find what fills it: conntrack -L | awk '{print $3, $4, $5}' | sort | uniq -c | sort -rn | head; long-idle entries point at net.netfilter.nf_conntrack_tcp_timeout_established (432000 s by default), which can be lowered to hours.",
 			"Durable: exempt high-volume stateless traffic from tracking (iptables -t raw -A PREROUTING ... -j CT --notrack, e.g. DNS or a local proxy), or drop the rules that load conntrack on hosts that need none.",
 		}

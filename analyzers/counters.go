@@ -433,3 +433,17 @@ func pct(n, of int64) float64 {
 	}
 	return 100 * float64(n) / float64(of)
 }
+
+// flatText says that a counter did not rise, for rule-outs; "" when the
+// delta cannot say (one set only).
+func flatText(d counterDelta) string {
+	switch {
+	case d.Increment:
+		return fmt.Sprintf("nstat shows no %s increment", d.Key)
+	case d.Sets < 2:
+		return ""
+	case len(d.Resets) > 0:
+		return fmt.Sprintf("%s went down at %s (a reboot or a counter reset) and did not rise across %d %s sets", d.Key, d.Resets[0].Ref, d.Sets, d.Source)
+	}
+	return fmt.Sprintf("%s unchanged at %d across %d %s sets", d.Key, d.Last.Value, d.Sets, d.Source)
+}

@@ -76,8 +76,8 @@ func runSYNFlood(p *Pass) error {
 				d  counterDelta
 				ok bool
 			}{{cookies, hasCookies}, {drops, hasDrops}, {sent, hasSent}} {
-				if d.ok && !d.d.Increment && d.d.Sets >= 2 {
-					why = append(why, fmt.Sprintf("%s unchanged across %d %s sets", strings.TrimPrefix(d.d.Key, "TcpExt "), d.d.Sets, d.d.Source))
+				if t := flatText(d.d); d.ok && t != "" {
+					why = append(why, t)
 				}
 			}
 			if len(why) > 0 {

@@ -61,8 +61,8 @@ func runTCPMemoryPressure(p *Pass) error {
 		if !byLog && !byPress && !byAbort && !above {
 			if hasMem && hasLim {
 				why := fmt.Sprintf("TCP uses %d pages, under the pressure threshold %d of net.ipv4.tcp_mem (%s)", mem.Value, lim[1], limSys.Value)
-				if hasPress && !press.Increment && press.Sets >= 2 {
-					why += fmt.Sprintf("; TCPMemoryPressures unchanged across %d %s sets", press.Sets, press.Source)
+				if t := flatText(press); hasPress && t != "" {
+					why += "; " + t
 				}
 				p.RuleOut(host, "%s, and no kernel line reports TCP out of memory", why)
 			}

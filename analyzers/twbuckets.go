@@ -17,6 +17,8 @@ var (
 		"'time wait bucket table overflow' kernel lines (ratelimit-suppressed ones counted) that alone show overflow: the kernel prints it only when it refused a TIME_WAIT socket")
 	twMinDelta = threshold("tw-bucket-overflow.min-overflow-delta", 1,
 		"rise of TcpExt TCPTimeWaitOverflow between two counter sets of one source that alone shows overflow: the kernel counts it only when it refused a TIME_WAIT socket")
+	twUnknownFloor = threshold("tw-bucket-overflow.unknown-limit-floor", 1024,
+		"TIME_WAIT count under which overflow is ruled out when net.ipv4.tcp_max_tw_buckets is not in the bundle: the kernel's default is half its established-connection hash, sized from RAM (4096 on a 1 GB VM, 262144 on large hosts), and cloud images set 5000")
 	twConsequenceSlack = threshold("tw-bucket-overflow.consequence-slack-seconds", 60,
 		"seconds around the overflow within which a reset or 'closed by server' line on any host is cited as its consequence")
 )
@@ -68,7 +70,7 @@ func runTWBucketOverflow(p *Pass) error {
 		byCounter := hasD && d.Delta > 0 && float64(d.Delta) >= p.Config.Get(twMinDelta)
 		atLimit := hasLimit && limit > 0 && tw.n > 0 && float64(tw.n) >= p.Config.Get(twAtRatio)*float64(limit)
 		if !byLog && !byCounter && !atLimit {
-			twRuleOut(p, host, tw, limit, hasLimit, d, hasD, closers)
+			twRuleOut(p, host, tw, limit, hasLimit, d, hasD, closers, p.Config.Get(twUnknownFloor))
 			continue
 		}
 
@@ -196,20 +198,20 @@ func twCount(ev *event.Evidence, host string) twTotal {
 	return t
 }
 
-func twRuleOut(p *Pass, host string, tw twTotal, limit int64, hasLimit bool, d counterDelta, hasD bool, closers closerStats) {
+func twRuleOut(p *Pass, host string, tw twTotal, limit int64, hasLimit bool, d counterDelta, hasD bool, closers closerStats, floor float64) {
 	var why []string
 	switch {
 	case tw.n > 0 && hasLimit:
 		why = append(why, fmt.Sprintf("%d TIME_WAIT sockets (%s) is %.1f%% of net.ipv4.tcp_max_tw_buckets %d", tw.n, tw.what, pct(tw.n, limit), limit))
+	case tw.n > 0 && float64(tw.n) < floor:
+		why = append(why, fmt.Sprintf("%d TIME_WAIT sockets (%s) is far below any default net.ipv4.tcp_max_tw_buckets (the limit is not in the bundle; kernels default to half the established hash, 4096 or more, cloud images to 5000)", tw.n, tw.what))
 	case tw.n > 0:
-		why = append(why, fmt.Sprintf("%d TIME_WAIT sockets (%s), limit not in bundle", tw.n, tw.what))
+		why = append(why, fmt.Sprintf("%d TIME_WAIT sockets (%s), but net.ipv4.tcp_max_tw_buckets is not in the bundle: not confirmed either way (collect: sysctl net.ipv4.tcp_max_tw_buckets)", tw.n, tw.what))
 	case hasLimit:
 		why = append(why, fmt.Sprintf("no TIME_WAIT socket counted (limit %d)", limit))
 	}
-	if hasD && !d.Increment && d.Sets >= 2 {
-		why = append(why, fmt.Sprintf("TCPTimeWaitOverflow unchanged at %d across %d %s sets", d.Last.Value, d.Sets, d.Source))
-	} else if hasD && d.Increment {
-		why = append(why, "nstat shows no TCPTimeWaitOverflow increment")
+	if t := flatText(d); hasD && t != "" {
+		why = append(why, t)
 	}
 	if c, ok := closers.top(); ok {
 		why = append(why, fmt.Sprintf("the busiest active closer %s closes %.1f connections/s (about %d in TIME_WAIT)", c.addr, c.rate(), int64(c.rate()*twTimeWaitLen.Seconds())))
@@ -330,11 +332,17 @@ func twConsequences(p *Pass, host string, w Window) []Evidence {
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Time.Before(hits[j].Time) })
 	note := fmt.Sprintf("one of %d reset or closed-by-server lines around the overflow: a connection destroyed instead of kept in TIME_WAIT", countLogs(hits))
-	out := logEvidence(hits, 2, note)
-	for i := range out {
-		if hits[0].Host != host {
-			out[i].Note += " (seen on " + hits[0].Host + ")"
+	pick := hits
+	if len(pick) > 2 {
+		pick = []event.LogEvent{hits[0], hits[len(hits)-1]}
+	}
+	out := make([]Evidence, 0, len(pick))
+	for _, l := range pick {
+		e := Evidence{Ref: l.Ref, Time: l.Time, Text: l.Text, Note: note}
+		if l.Host != host {
+			e.Note += " (seen on " + l.Host + ")"
 		}
+		out = append(out, e)
 	}
 	return out
 }
