@@ -108,20 +108,23 @@ func newSource(r io.Reader) *source {
 }
 
 // fill makes n bytes available at pos. It returns false when the stream
-// ends (or fails) first; s.err then says why.
+// ends (or fails) first; s.err then says why. The buffer grows as data
+// arrives, so a length field that lies costs no more memory than the file
+// has left.
 func (s *source) fill(n int) bool {
 	if s.end-s.pos >= n {
 		return true
 	}
-	if n > len(s.buf) {
-		nb := make([]byte, max(n, 2*len(s.buf)))
-		s.end = copy(nb, s.buf[s.pos:s.end])
-		s.pos, s.buf = 0, nb
-	} else if s.pos+n > len(s.buf) {
+	if s.pos > 0 && s.pos+n > len(s.buf) {
 		s.end = copy(s.buf, s.buf[s.pos:s.end])
 		s.pos = 0
 	}
 	for empty := 0; s.end-s.pos < n && s.err == nil; {
+		if s.end == len(s.buf) {
+			nb := make([]byte, min(2*len(s.buf), max(n, len(s.buf)+sourceBuf)))
+			s.end = copy(nb, s.buf[s.pos:s.end])
+			s.pos, s.buf = 0, nb
+		}
 		m, err := s.r.Read(s.buf[s.end:])
 		s.end += m
 		s.read += int64(m)
