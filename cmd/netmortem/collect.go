@@ -40,7 +40,6 @@ type collectOptions struct {
 	netns     string
 	quiet     bool
 
-	args []string // the command line, for the manifest
 	// exec and readFile replace the real ones in tests.
 	exec     collect.ExecFunc
 	readFile collect.ReadFileFunc
@@ -83,7 +82,6 @@ are collected; --anonymize pseudonymises IP addresses in every file.`,
   sudo netmortem collect -o bundle.tar.gz --port 443 --pcap --duration 20s --anonymize`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.args = os.Args
 			return collectRun(c.Context(), opts, c.Flags(), ios)
 		},
 	}
@@ -145,7 +143,7 @@ func collectRun(ctx context.Context, opts *collectOptions, flags *pflag.FlagSet,
 		Pcap: opts.pcap, PcapDuration: opts.duration, Snaplen: opts.snaplen,
 		PcapMaxBytes: int64(opts.maxSize), Iface: opts.iface,
 		Anonymize: opts.anonymize,
-		Command:   commandLine(opts.args),
+		Command:   commandLine(flags),
 		Exec:      opts.exec, ReadFile: opts.readFile,
 	}
 	if err := o.Validate(); err != nil {
@@ -240,18 +238,31 @@ func newCollectProgress(ios *IOStreams) func(collect.Step) {
 	}
 }
 
-// commandLine is the collector's own command line for the manifest. Only
-// flags are recorded; they hold no secrets by construction.
-func commandLine(args []string) string {
-	if len(args) == 0 {
-		return "netmortem collect"
+// commandLine is the collector's own command line for the manifest, made
+// from the flags that were set (in name order), whatever the binary was
+// called; the flags hold no secrets by construction.
+func commandLine(flags *pflag.FlagSet) string {
+	out := []string{"netmortem", "collect"}
+	if flags == nil {
+		return strings.Join(out, " ")
 	}
-	out := []string{"netmortem"}
-	for _, a := range args[1:] {
-		if strings.ContainsAny(a, " \t'\"") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	flags.Visit(func(f *pflag.Flag) {
+		var vals []string
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+		} else {
+			vals = []string{f.Value.String()}
 		}
-		out = append(out, a)
-	}
+		for _, v := range vals {
+			if f.Value.Type() == "bool" {
+				out = append(out, "--"+f.Name)
+				continue
+			}
+			if v == "" || strings.ContainsAny(v, " \t'\"$\\;&|<>()*?[]{}~`") {
+				v = "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+			}
+			out = append(out, "--"+f.Name, v)
+		}
+	})
 	return strings.Join(out, " ")
 }

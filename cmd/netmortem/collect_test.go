@@ -206,3 +206,25 @@ func TestCollectCommandFakeTimeout(t *testing.T) {
 		t.Error("manifest lists no skipped step")
 	}
 }
+
+func TestCollectProgress(t *testing.T) {
+	steps := []collect.Step{
+		{N: 1, Total: 4, Phase: "clock", Command: "date -R"},
+		{N: 2, Total: 4, Phase: "clock", Command: "uptime"},
+		{N: 3, Total: 4, Phase: "process 1", Command: "cat /proc/1/limits"},
+		{N: 4, Total: 4, Phase: "process 2", Command: "cat /proc/2/limits"},
+	}
+	var tty, plain bytes.Buffer
+	live := newCollectProgress(&IOStreams{ErrOut: &tty, ErrIsTTY: true})
+	lines := newCollectProgress(&IOStreams{ErrOut: &plain})
+	for _, s := range steps {
+		live(s)
+		lines(s)
+	}
+	if got := tty.String(); strings.Contains(got, "\n") || !strings.Contains(got, "\r\033[K[4/4] process 2: cat /proc/2/limits") {
+		t.Errorf("terminal progress = %q", got)
+	}
+	if got, want := plain.String(), "netmortem: collect: clock\nnetmortem: collect: process 1\n"; got != want {
+		t.Errorf("plain progress = %q, want %q", got, want)
+	}
+}

@@ -161,6 +161,8 @@ func (c *collector) finishCapture(r *captureRun) error {
 		}
 	case r.err != nil:
 		notes = append(notes, errText(r.err))
+	case deniedRx.Match(r.stderr.bytes()):
+		notes = append(notes, "permission denied: capturing needs root or CAP_NET_RAW")
 	default:
 		notes = append(notes, "tcpdump ended by itself")
 	}

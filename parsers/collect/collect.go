@@ -627,7 +627,12 @@ func (c *collector) execute(s *step) outcome {
 		}
 		out.notes = append(out.notes, errText(err))
 	}
-	if e := stderr.bytes(); len(bytes.TrimSpace(e)) > 0 {
+	e := stderr.bytes()
+	if err == nil && out.exit != 0 && deniedRx.Match(e) {
+		// dmesg with dmesg_restrict, tcpdump without CAP_NET_RAW, ...
+		out.notes = append(out.notes, "permission denied (run as root for this file)")
+	}
+	if len(bytes.TrimSpace(e)) > 0 {
 		out.notes = append(out.notes, "stderr: "+excerpt(e, 300))
 	}
 	return out
@@ -727,6 +732,9 @@ func readTail(name string, n int64) ([]byte, string, error) {
 	return b, fmt.Sprintf("last %d bytes of %d, from the first whole line", len(b), size), nil
 }
 
+// deniedRx recognises a tool's own report that it was not allowed.
+var deniedRx = regexp.MustCompile(`(?i)permission denied|operation not permitted|you don't have permission`)
+
 // capBuffer keeps the first max bytes written and counts the rest.
 type capBuffer struct {
 	mu      sync.Mutex
@@ -783,6 +791,9 @@ func (c *collector) writeManifest(start time.Time) error {
 	}
 	if c.o.NetNS != "" {
 		notes = append(notes, "network views taken in the network namespace "+c.o.NetNS)
+	}
+	if uid := os.Geteuid(); uid != 0 {
+		notes = append(notes, fmt.Sprintf("collected as uid %d, not root: ss -p, lsof and fd listings show only this user's processes", uid))
 	}
 	b.Write(formatHeader(c.o.Command, start, 0, notes))
 	b.WriteString("file\texit\tseconds\tbytes\tcommand\tnote\n")

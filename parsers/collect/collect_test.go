@@ -633,3 +633,46 @@ func TestCollectNetNS(t *testing.T) {
 		t.Error("manifest does not name the network namespace")
 	}
 }
+
+func TestCollectPermissionDenied(t *testing.T) {
+	tools, files := fakeBox()
+	ex := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+		switch argv[0] {
+		case "dmesg":
+			io.WriteString(stderr, "dmesg: read kernel buffer failed: Operation not permitted\n")
+			return 1, nil
+		case "tcpdump":
+			io.WriteString(stderr, "tcpdump: any: You don't have permission to capture on that device\n")
+			return 1, nil
+		}
+		return fakeExec(tools)(ctx, argv, stdout, stderr)
+	}
+	files["/proc/4242/limits"] = ""
+	read := func(p string, max int64) ([]byte, error) {
+		if p == "/proc/4242/status" {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+		}
+		return fakeRead(files)(p, max)
+	}
+	_, bundle := runFake(t, Options{PIDs: []int{4242}, Snapshots: 1, Pcap: true, PcapDuration: time.Second, Exec: ex, ReadFile: read})
+	got := fileMap(bundle)
+	tests := []struct {
+		file string
+		exit int
+		note string
+	}{
+		{"web-1/dmesg.txt", 1, "permission denied (run as root"},
+		{"web-1/dmesg.txt", 1, "stderr: dmesg: read kernel buffer failed: Operation not permitted"},
+		{"web-1/capture.txt", 1, "permission denied: capturing needs root"},
+		{"web-1/pid-4242/status.txt", 126, "permission denied: /proc/4242/status"},
+	}
+	for _, tt := range tests {
+		h := parsers.ParseHeader([]byte(got[tt.file]))
+		if h.Exit != tt.exit || !strings.Contains(h.Note, tt.note) {
+			t.Errorf("%s: exit %d note %q; want %d and %q", tt.file, h.Exit, h.Note, tt.exit, tt.note)
+		}
+	}
+	if _, ok := got["web-1/capture.pcap"]; ok {
+		t.Error("capture.pcap written although tcpdump wrote nothing")
+	}
+}
