@@ -122,14 +122,24 @@ func runAcceptQueueOverflow(p *Pass) error {
 		if hasSomax && (!byQueue || !full[0].bySys) {
 			f.Evidence = append(f.Evidence, sysctlEvidence(somaxSys, fmt.Sprintf("net.core.somaxconn is %d: no listener's backlog exceeds it", somax)))
 		}
-		if len(retx) > 0 {
+		synRetx := synRetransmits(ev, host, full)
+		if len(retx) > 0 || len(synRetx) > 0 {
 			f.Sources = append(f.Sources, "capture")
+		}
+		if len(retx) > 0 {
 			fl := retx[0]
 			f.Evidence = append(f.Evidence, Evidence{Ref: event.Ref{File: fl.Ref.File, Frame: synAckFrame(fl)}, Time: fl.Start,
 				Text: fmt.Sprintf("%s -> %s SYN-ACK retransmitted", fl.Dst, fl.Src),
 				Note: fmt.Sprintf("%d connection(s) had their SYN-ACK retransmitted: the client's final ACK was dropped while the queue was full", len(retx))})
-		} else if len(ev.Flows) == 0 {
-			f.Missing = append(f.Missing, "no capture in bundle: could not confirm SYN-ACK retransmissions (collect: tcpdump -i any -s 128 -w cap.pcap 'tcp port PORT and tcp[tcpflags] & tcp-syn != 0')")
+		}
+		if len(synRetx) > 0 {
+			fl := synRetx[0]
+			f.Evidence = append(f.Evidence, Evidence{Ref: fl.Ref, Time: fl.Start,
+				Text: fmt.Sprintf("%s -> %s SYN", fl.Src, fl.Dst),
+				Note: fmt.Sprintf("%d connection(s) had to send their SYN again (%d unanswered to the end): since Linux 4.x the listener drops the SYN itself while its accept queue is full", len(synRetx), countAnomaly(synRetx, "syn-unanswered"))})
+		}
+		if len(retx) == 0 && len(synRetx) == 0 && len(ev.Flows) == 0 {
+			f.Missing = append(f.Missing, "no capture in bundle: could not confirm dropped SYNs or SYN-ACK retransmissions (collect: tcpdump -i any -s 128 -w cap.pcap 'tcp port PORT and tcp[tcpflags] & tcp-syn != 0')")
 		}
 
 		rate := d.Rate()
@@ -242,4 +252,41 @@ func synAckFrame(fl event.Flow) int {
 		return fl.FirstFrame
 	}
 	return fl.Ref.Frame
+}
+
+// synRetransmits are the captured connections to host's listeners (the
+// full ones when known) whose client had to resend its SYN.
+func synRetransmits(ev *event.Evidence, host string, full []aqListener) []event.Flow {
+	local := localAddrs(ev, host)
+	ports := map[uint16]bool{}
+	for _, l := range full {
+		ports[l.sock.Local.Port] = true
+	}
+	var out []event.Flow
+	for _, fl := range ev.Flows {
+		if len(local) > 0 {
+			if !local[fl.Dst.IP()] {
+				continue
+			}
+		} else if fl.Host != host {
+			continue
+		}
+		if len(ports) > 0 && !ports[fl.Dst.Port] {
+			continue
+		}
+		if fl.Initiated && (fl.SynRetrans > 0 || hasAnomaly(fl, "syn-unanswered")) {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+func countAnomaly(fls []event.Flow, kind string) int {
+	n := 0
+	for _, fl := range fls {
+		if hasAnomaly(fl, kind) {
+			n++
+		}
+	}
+	return n
 }
