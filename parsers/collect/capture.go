@@ -184,7 +184,7 @@ func (c *collector) finishCapture(r *captureRun) error {
 	} else if len(data) > 0 {
 		notes = append(notes, fmt.Sprintf("%d bytes of output that are not a pcap file were dropped", len(data)))
 	}
-	if r.exit != 127 {
+	if keep > 0 {
 		notes = append([]string{fmt.Sprintf("packets in capture.pcap (snap length %d); below is tcpdump's own report", c.o.Snaplen)}, notes...)
 	}
 	body := r.stderr.bytes()
