@@ -149,6 +149,12 @@ func collectRun(ctx context.Context, opts *collectOptions, flags *pflag.FlagSet,
 	if err := o.Validate(); err != nil {
 		return usageErr(err)
 	}
+	for _, pid := range opts.pids {
+		// A process that died is still worth a bundle: warn and go on.
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			fmt.Fprintf(ios.ErrOut, "netmortem: warning: pid %d: no such process; collecting the rest\n", pid)
+		}
+	}
 	netns, note, err := collect.ResolveNetNS(opts.netns, opts.pids)
 	if err != nil {
 		return usageErr(err)
