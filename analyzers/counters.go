@@ -134,11 +134,14 @@ func counterDeltas(ev *event.Evidence, host, key string) []counterDelta {
 	var out []counterDelta
 	for src, sets := range series {
 		var cs []event.Counter
-		for _, s := range sets {
+		var at []int // index in sets of each of cs
+		for i, s := range sets {
 			if c, ok := s.byKey[key]; ok {
 				cs = append(cs, c)
+				at = append(at, i)
 			}
 		}
+		dropped := setDrops(sets)
 		if len(cs) == 0 {
 			continue
 		}
@@ -158,7 +161,7 @@ func counterDeltas(ev *event.Evidence, host, key string) []counterDelta {
 		started := false
 		for i := 1; i < len(cs); i++ {
 			a, b := cs[i-1], cs[i]
-			if b.Value < a.Value {
+			if b.Value < a.Value || dropped[at[i-1]+1:at[i]+1].any() {
 				d.Resets = append(d.Resets, b)
 				continue
 			}
@@ -184,6 +187,34 @@ func counterDeltas(ev *event.Evidence, host, key string) []counterDelta {
 		}
 		return out[i].Source < out[j].Source
 	})
+	return out
+}
+
+// drops flags, per set, whether any cumulative counter it shares with the
+// set before went down: a reboot, a counter reset, or two sets that are
+// not the same machine's (two namespaces, two hosts' files in one folder).
+// No counter's rise is measured across such a pair.
+type drops []bool
+
+func (d drops) any() bool {
+	for _, b := range d {
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
+func setDrops(sets []counterSet) drops {
+	out := make(drops, len(sets))
+	for i := 1; i < len(sets); i++ {
+		for k, b := range sets[i].byKey {
+			if a, ok := sets[i-1].byKey[k]; ok && a.Cumulative && b.Cumulative && b.Value < a.Value {
+				out[i] = true
+				break
+			}
+		}
+	}
 	return out
 }
 
@@ -244,15 +275,19 @@ func counterSource(ev *event.Evidence, c event.Counter) string {
 // counterText is a counter's excerpt: its printed line when the parser
 // kept it, else tokens that are in that line whatever the source.
 func counterText(ev *event.Evidence, c event.Counter) string {
+	v := strconv.FormatInt(c.Value, 10)
+	src := counterSource(ev, c)
+	if src == "proc-net-netstat" || src == "proc-net-snmp" {
+		// The cited value line holds no names (they are on the header
+		// line above it), whatever text the parser composed.
+		return c.Group + ": " + v // TcpExt: 0 0 ... 351 ...
+	}
 	if c.Text != "" {
 		return c.Text
 	}
-	v := strconv.FormatInt(c.Value, 10)
-	switch src := counterSource(ev, c); {
+	switch {
 	case src == "nstat" && c.Group != "":
 		return c.Group + c.Name + " " + v // TcpExtListenOverflows 351 0.0
-	case src == "proc-net-netstat" || src == "proc-net-snmp":
-		return c.Group + ": " + v // TcpExt: 0 0 ... 351 ...
 	case strings.HasPrefix(c.Group, "sockstat"):
 		f := strings.Fields(c.Group)
 		return f[len(f)-1] + ": " + c.Name + " " + v // TCP: inuse 5 orphan 0 tw 13 ...

@@ -209,6 +209,14 @@ func TestCounterDeltas(t *testing.T) {
 			wantSrc: "nstat", wantDelta: 30, wantSpan: 10 * time.Second, resets: 1,
 		},
 		{
+			name: "another counter going down marks the pair: not the same machine's sets",
+			build: func(b *kb) {
+				b.counters("a/netstat", "proc-net-netstat", time.Time{}, map[string]int64{key: 10, "TcpExt EmbryonicRsts": 1})
+				b.counters("b/netstat", "proc-net-netstat", time.Time{}, map[string]int64{key: 13, "TcpExt EmbryonicRsts": 0})
+			},
+			wantSrc: "proc-net-netstat", wantDelta: 0, resets: 1,
+		},
+		{
 			name: "flat counter",
 			build: func(b *kb) {
 				b.counters("1.txt", "nstat", kbT0, map[string]int64{key: 351})
