@@ -56,7 +56,7 @@ func detectLsof(head []byte) bool {
 		if i := bytes.IndexByte(line, 0); i >= 0 {
 			next = line[i+1:] // -F0: the process's fields share the line
 		}
-		return len(next) > 1 && bytes.IndexByte([]byte("cgRuLKfn"), next[0]) >= 0
+		return len(next) > 1 && bytes.IndexByte([]byte("cgRuLKf"), next[0]) >= 0
 	}
 	_, ok := lsofRowLayout(line, fieldSpans(nil, line), true, true)
 	return ok

@@ -46,7 +46,7 @@ func TestSocketCorpus(t *testing.T) {
 				head := data[:min(len(data), DetectBytes)]
 				p := Detect(head)
 				if p == nil || p.Kind != dir.kind {
-					t.Fatalf("detected as %v, want %s", kindOf(p), dir.kind)
+					t.Fatalf("detected as %v, want %s", sockKindOf(p), dir.kind)
 				}
 				in := ParseBytes(p, dir.sub+"/"+name, data)
 				checkRefs(t, in)
@@ -64,7 +64,7 @@ func TestSocketCorpus(t *testing.T) {
 	}
 }
 
-func kindOf(p *Parser) string {
+func sockKindOf(p *Parser) string {
 	if p == nil {
 		return "nothing"
 	}
@@ -102,8 +102,8 @@ func TestSocketDetectorsRefuseOthers(t *testing.T) {
 	}
 }
 
-// sample reads a real capture kept under testdata/sockets.
-func sample(t testing.TB, name string) string {
+// socketSample reads a real capture kept under testdata/sockets.
+func socketSample(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "sockets", name))
 	if err != nil {
@@ -184,11 +184,11 @@ func TestSocketSamples(t *testing.T) {
 		}
 		n++
 		t.Run(name, func(t *testing.T) {
-			body := sample(t, name)
+			body := socketSample(t, name)
 			text := "# cmd: " + cmd + "\n# date: 2026-11-21T21:59:00Z\n" + body
 			p := Detect([]byte(body))
 			if p == nil || p.Kind != want {
-				t.Fatalf("detected as %s, want %s", kindOf(p), want)
+				t.Fatalf("detected as %s, want %s", sockKindOf(p), want)
 			}
 			in := ParseBytes(p, "testdata/"+name, []byte(text))
 			checkRefs(t, in)
@@ -267,17 +267,8 @@ func TestParseSSDuration(t *testing.T) {
 	}
 }
 
-// socketsByState counts a parse's sockets per state, for compact asserts.
-func socketsByState(in *Input) map[event.State]int {
-	m := map[event.State]int{}
-	for _, s := range in.Out.Sockets {
-		m[s.State]++
-	}
-	return m
-}
-
-// sortedKeys renders a socket's Info for compact asserts.
-func sortedInfo(m map[string]string) string {
+// sockInfoString renders a socket's Info for compact asserts.
+func sockInfoString(m map[string]string) string {
 	var kv []string
 	for k, v := range m {
 		kv = append(kv, k+"="+v)
@@ -286,8 +277,8 @@ func sortedInfo(m map[string]string) string {
 	return strings.Join(kv, " ")
 }
 
-// epString renders an endpoint for compact asserts, with its service name.
-func epString(e event.Endpoint) string {
+// sockEndpoint renders an endpoint for compact asserts, with its service name.
+func sockEndpoint(e event.Endpoint) string {
 	s := e.String()
 	if e.Service != "" {
 		s += "(" + e.Service + ")"
@@ -295,11 +286,11 @@ func epString(e event.Endpoint) string {
 	return s
 }
 
-// fmtSocket renders a socket on one line for table tests.
-func fmtSocket(s event.Socket) string {
+// sockLine renders a socket on one line for table tests.
+func sockLine(s event.Socket) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d s%d %s %s %s %s q=%d/%d", s.Ref.Line, s.Snapshot, s.Proto, s.State,
-		epString(s.Local), epString(s.Remote), s.RecvQ, s.SendQ)
+		sockEndpoint(s.Local), sockEndpoint(s.Remote), s.RecvQ, s.SendQ)
 	if len(s.Owners) > 0 {
 		var os []string
 		for _, o := range s.Owners {
@@ -317,19 +308,19 @@ func fmtSocket(s event.Socket) string {
 		fmt.Fprintf(&b, " timer=%s/%v/%d", s.Timer.Name, s.Timer.Expires, s.Timer.Retrans)
 	}
 	if len(s.Info) > 0 {
-		b.WriteString(" info=" + sortedInfo(s.Info))
+		b.WriteString(" info=" + sockInfoString(s.Info))
 	}
 	return b.String()
 }
 
-// fmtRecords renders an input's snapshots, sockets, processes and counters.
-func fmtRecords(in *Input) []string {
+// sockRecords renders an input's snapshots, sockets, processes and counters.
+func sockRecords(in *Input) []string {
 	var out []string
 	for _, s := range in.Out.Snapshots {
 		out = append(out, fmt.Sprintf("snapshot %d %s n=%d filtered=%v cmd=%q", s.Ref.Line, s.Source, s.Sockets, s.Filtered, s.Command))
 	}
 	for _, s := range in.Out.Sockets {
-		out = append(out, fmtSocket(s))
+		out = append(out, sockLine(s))
 	}
 	for _, p := range in.Out.Processes {
 		out = append(out, fmt.Sprintf("process %d pid=%d name=%q fds=%d threads=%d fdsize=%d", p.Ref.Line, p.PID, p.Name, p.FDs, p.Threads, p.FDSize))
@@ -340,38 +331,38 @@ func fmtRecords(in *Input) []string {
 	return out
 }
 
-// recordTest is one table-test case of a socket parser.
-type recordTest struct {
+// sockTest is one table-test case of a socket parser.
+type sockTest struct {
 	name string
 	in   string   // the file, collection header included when any
-	want []string // fmtRecords
+	want []string // sockRecords
 	errs []string // errorStrings, without the "x.txt:" file prefix
 }
 
-func runRecordTests(t *testing.T, p *Parser, tests []recordTest) {
+func runSockTests(t *testing.T, p *Parser, tests []sockTest) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := parseText(t, p, "x.txt", tt.in)
 			checkRefs(t, in)
-			got := fmtRecords(in)
-			if d := diffLines(tt.want, got); d != "" {
+			got := sockRecords(in)
+			if d := sockDiff(tt.want, got); d != "" {
 				t.Errorf("records (-want +got):\n%s", d)
 			}
 			var errs []string
 			for _, e := range errorStrings(in) {
 				errs = append(errs, strings.TrimPrefix(e, "x.txt:"))
 			}
-			if d := diffLines(tt.errs, errs); d != "" {
+			if d := sockDiff(tt.errs, errs); d != "" {
 				t.Errorf("errors (-want +got):\n%s", d)
 			}
 		})
 	}
 }
 
-// diffLines is a small line diff: lines only in want (-), only in got (+),
+// sockDiff is a small line diff: lines only in want (-), only in got (+),
 // and order changes reported as both.
-func diffLines(want, got []string) string {
+func sockDiff(want, got []string) string {
 	var b strings.Builder
 	for i := 0; i < len(want) || i < len(got); i++ {
 		var w, g string

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-var ssTests = []recordTest{
+var ssTests = []sockTest{
 	{
 		name: "tanpoe with owners timers and extended info",
 		in: "# cmd: ss -tanpoe\n# date: 2026-11-21T13:54:54+08:00\n" +
@@ -154,7 +154,7 @@ var ssTests = []recordTest{
 	},
 }
 
-func TestParseSS(t *testing.T) { runRecordTests(t, ssParser, ssTests) }
+func TestParseSS(t *testing.T) { runSockTests(t, ssParser, ssTests) }
 
 func TestDetectSS(t *testing.T) {
 	tests := []struct {
@@ -184,7 +184,7 @@ func FuzzParseSS(f *testing.F) {
 		seeds = append(seeds, tt.in)
 	}
 	for _, name := range []string{"ss-tanpoe.txt", "ss-tanpi.txt", "ss-state-time-wait.txt"} {
-		seeds = append(seeds, sample(f, name))
+		seeds = append(seeds, socketSample(f, name))
 	}
 	fuzzSocketParser(f, ssParser, seeds)
 }
