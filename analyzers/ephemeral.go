@@ -111,7 +111,11 @@ func runEphemeral(p *Pass) error {
 			continue
 		}
 
-		f := Finding{Host: host, Title: "ephemeral ports exhausted", CausedBy: []string{"close-wait-leak"}}
+		f := Finding{Host: host, Title: "ephemeral ports exhausted"}
+		if hasG && g.states[event.StateCloseWait]*2 >= g.n {
+			// Only a leak that holds most of these ports explains them.
+			f.CausedBy = []string{"close-wait-leak"}
+		}
 		var parts []string
 		mech := 0
 		if byLog {

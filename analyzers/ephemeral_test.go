@@ -92,3 +92,23 @@ func TestEphemeralPortExhaustion(t *testing.T) {
 		})
 	}
 }
+
+// Only a destination whose ports are mostly CLOSE_WAIT links to the leak.
+func TestEphemeralCausedByLeak(t *testing.T) {
+	for _, c := range []struct {
+		state event.State
+		link  bool
+	}{{event.StateCloseWait, true}, {event.StateTimeWait, false}} {
+		b := newKB("client")
+		b.sysctl("net.ipv4.ip_local_port_range", "50000 50099")
+		s := b.snap("ss.txt", "ss", kbT0)
+		b.socks(s, 100, c.state, 0, 0, "10.0.0.5:50000", "10.0.0.9:9000")
+		p := &Pass{Analyzer: EphemeralPortExhaustion, Evidence: &b.ev, Config: DefaultConfig()}
+		if err := EphemeralPortExhaustion.Run(p); err != nil || len(p.found) != 1 {
+			t.Fatalf("%s: err %v, %d findings", c.state, err, len(p.found))
+		}
+		if got := len(p.found[0].CausedBy) == 1; got != c.link {
+			t.Errorf("%s: caused by %v, want a link %v", c.state, p.found[0].CausedBy, c.link)
+		}
+	}
+}

@@ -86,7 +86,10 @@ func runSYNFlood(p *Pass) error {
 			continue
 		}
 
-		f := Finding{Host: host, Title: "SYN queue overflowing (possible SYN flood)", CausedBy: []string{"accept-queue-overflow"}}
+		f := Finding{Host: host, Title: "SYN queue overflowing (possible SYN flood)"}
+		if synOnFullListener(ev, host, p.Config, somax, hasSomax, logs, pile, hasPile) {
+			f.CausedBy = []string{"accept-queue-overflow"}
+		}
 		var parts []string
 		mech := 0
 		dropping := drops.Delta > 0
@@ -284,4 +287,29 @@ func logPorts(ls []event.LogEvent) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// synOnFullListener says whether the SYN queue that overflowed can be the
+// one of a listener whose accept queue is full: the same port, or ports
+// that the bundle does not tell.
+func synOnFullListener(ev *event.Evidence, host string, cfg *Config, somax int64, hasSomax bool, logs []event.LogEvent, pile synPile, hasPile bool) bool {
+	full, _ := fullListeners(ev, host, somax, hasSomax, cfg.Get(aqFullRatio))
+	if len(full) == 0 {
+		return true // a counter-only overflow names no port
+	}
+	ports := logPorts(logs)
+	if hasPile && pile.full(cfg) {
+		ports = append(ports, fmt.Sprint(pile.port))
+	}
+	if len(ports) == 0 {
+		return true
+	}
+	for _, l := range full {
+		for _, p := range ports {
+			if p == fmt.Sprint(l.sock.Local.Port) {
+				return true
+			}
+		}
+	}
+	return false
 }

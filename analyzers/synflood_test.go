@@ -120,3 +120,17 @@ func TestSYNFloodCausedByAcceptQueue(t *testing.T) {
 		t.Errorf("syn-flood root %v caused by %v", f.RootCause, f.CausedBy)
 	}
 }
+
+// A SYN flood on another port than the full accept queue is not its
+// symptom.
+func TestSYNFloodOtherPortUnlinked(t *testing.T) {
+	b := newKB("server")
+	b.log("dmesg.txt", "syn-flood", "TCP: request_sock_TCP: Possible SYN flooding on port 443. Sending cookies.", kbT0, 1)
+	s := b.snap("ss.txt", "ss", kbT0)
+	b.socks(s, 1, event.StateListen, 129, 128, "*:8080", "*:*")
+	_, above := b.run(t)
+	kbCheck(t, above, map[string]Severity{"syn-flood": Medium, "accept-queue-overflow": Medium})
+	if f := above["syn-flood"]; !f.RootCause || len(f.CausedBy) != 0 {
+		t.Errorf("syn-flood on 443 root %v caused by %v, want an unlinked root", f.RootCause, f.CausedBy)
+	}
+}
