@@ -69,8 +69,12 @@ sources with unread data (Recv-Q > 0), or a non-empty accept queue (LISTEN
 Recv-Q). Without queue columns (lsof) client CLOSE_WAIT sockets count.
 
 The pool size is inferred and compared: the owning process's thread count
-(/proc/PID/status Threads, within healthcheck-starvation.pool-tolerance),
-and a plateau of health-check connections across snapshots. In a capture,
+(/proc/PID/status Threads: the health-check connections equal it within
+healthcheck-starvation.pool-tolerance, one per worker, or exceed it, the
+surplus queued behind the workers), and a plateau of health-check
+connections across snapshots; a count that only rises (checks whose close
+never arrives piling up) is cited too. Other hosts' timeouts and short
+reads that name this host are the clients giving up. In a capture,
 the checker's connections (connect then RST, no payload) at a fixed period
 (intervals with a coefficient of variation at most
 healthcheck-starvation.max-period-cv), connections of it that never close,
@@ -170,12 +174,12 @@ func hcPorts(socks []event.Socket, cat []hcRange, queues bool) []hcPort {
 func (hp *hcPort) waiting(queues bool) (bool, string) {
 	var parts []string
 	if len(hp.unreadCW) > 0 {
-		parts = append(parts, fmt.Sprintf("%d client connections in CLOSE_WAIT never read (unread data or still in the accept queue)", len(hp.unreadCW)))
+		parts = append(parts, fmt.Sprintf("%s in CLOSE_WAIT never read (unread data or still in the accept queue)", plural(len(hp.unreadCW), "client connection")))
 	} else if !queues && len(hp.clientCW) > 0 {
 		parts = append(parts, fmt.Sprintf("%d client connections in CLOSE_WAIT", len(hp.clientCW)))
 	}
 	if len(hp.unreadEst) > 0 {
-		parts = append(parts, fmt.Sprintf("%d client connections with an unread request (Recv-Q > 0)", len(hp.unreadEst)))
+		parts = append(parts, fmt.Sprintf("%s with an unread request (Recv-Q > 0)", plural(len(hp.unreadEst), "client connection")))
 	}
 	if hp.backlog > 0 {
 		parts = append(parts, fmt.Sprintf("%d connections waiting in the accept queue (LISTEN Recv-Q %d of %d)", hp.backlog, hp.backlog, hp.backlogMax))
@@ -274,13 +278,21 @@ func hcFinding(p *Pass, host string, v sockView, hp hcPort, how string, cat []hc
 	if pid > 0 {
 		if pr, ok := processRecord(ev, host, pid, true); ok {
 			tol := int(p.Config.Get(hcPoolTolerance))
-			if d := len(hp.hc) - pr.Threads; d >= -tol && d <= tol {
+			switch d := len(hp.hc) - pr.Threads; {
+			case d >= -tol && d <= tol:
 				pool = true
 				f.Evidence = append(f.Evidence, Evidence{Ref: pr.Ref, Time: pr.Time, Text: pr.Text,
 					Note: fmt.Sprintf("%s (pid %d) runs %d threads: one held connection per worker", procName(pr), pid, pr.Threads)})
 				sum = append(sum, fmt.Sprintf("%s (pid %d) runs %d threads, about one per held connection: the pool is full of health checks", procName(pr), pid, pr.Threads))
-			} else {
-				sum = append(sum, fmt.Sprintf("the process runs %d threads, which does not match the %d held connections", pr.Threads, len(hp.hc)))
+			case d > tol:
+				// More checks than threads: the surplus is accepted and
+				// queued behind the workers, never read either.
+				pool = true
+				f.Evidence = append(f.Evidence, Evidence{Ref: pr.Ref, Time: pr.Time, Text: pr.Text,
+					Note: fmt.Sprintf("%s (pid %d) runs %d threads: fewer than the %d health-check connections", procName(pr), pid, pr.Threads, len(hp.hc))})
+				sum = append(sum, fmt.Sprintf("%s (pid %d) runs only %d threads: the %d health-check connections are enough to hold every worker, the rest wait in the server's queue", procName(pr), pid, pr.Threads, len(hp.hc)))
+			default:
+				sum = append(sum, fmt.Sprintf("the process runs %d threads, more than the %d held connections: a fixed pool cannot be confirmed from its size", pr.Threads, len(hp.hc)))
 			}
 		} else {
 			f.Missing = append(f.Missing, fmt.Sprintf("no thread count for pid %d: could not compare the held connections with the worker pool (collect: cat /proc/%d/status)", pid, pid))
@@ -301,9 +313,19 @@ func hcFinding(p *Pass, host string, v sockView, hp hcPort, how string, cat []hc
 		for _, c := range counts {
 			lo, hi = min(lo, c), max(hi, c)
 		}
-		if hi-lo <= 1 && lo > 0 {
+		rising := counts[len(counts)-1] > counts[0]
+		for i := 1; i < len(counts); i++ {
+			if counts[i] < counts[i-1] {
+				rising = false
+			}
+		}
+		switch {
+		case hi-lo <= 1 && lo > 0:
 			pool = true
 			sum = append(sum, fmt.Sprintf("their number holds at a plateau across %s (%s): the pool size", plural(len(counts), "snapshot"), joinInts(counts)))
+		case rising:
+			f.Sources = append(f.Sources, "health-check connections accumulate")
+			sum = append(sum, fmt.Sprintf("their number only rises across %s (%s): checks whose close never arrives pile up", plural(len(counts), "snapshot"), joinInts(counts)))
 		}
 	} else {
 		f.Missing = append(f.Missing, "one socket snapshot: could not see the health-check connections plateau at the pool size (collect: ss -tanpoe several times)")
@@ -323,6 +345,15 @@ func hcFinding(p *Pass, host string, v sockView, hp hcPort, how string, cat []hc
 	sum = append(sum, said...)
 	if !hasFlows(ev, host) {
 		f.Missing = append(f.Missing, fmt.Sprintf("no capture in bundle: could not confirm the checker's connect-then-reset pattern and period nor the unanswered requests (collect: tcpdump -i any -s 128 -w hc.pcap port %d)", hp.port))
+	}
+
+	// The clients' side: their timeouts naming this host.
+	remote := remoteLogs(ev, host, hostAddrs(v), append([]string{"short-read"}, timeoutSignatures...))
+	for _, h := range sortedKeys(remote) {
+		ls := remote[h]
+		f.Sources = append(f.Sources, "client timeouts on "+h)
+		f.Evidence = append(f.Evidence, logEvidence(ls, 1, fmt.Sprintf("a client on %s gave up waiting for this host", h))...)
+		sum = append(sum, fmt.Sprintf("clients on %s gave up %s waiting for it", h, plural(countLogs(ls), "time")))
 	}
 
 	// The symptom people saw first.
@@ -374,6 +405,7 @@ func hasFlows(ev *event.Evidence, host string) bool {
 func hcCapture(p *Pass, host string, port uint16, cat []hcRange, f *Finding) (hcSeen, clientsSeen bool, said []string) {
 	ev := p.Evidence
 	var probes, hung, unanswered []event.Flow
+	periodic := false
 	for _, fl := range ev.Flows {
 		if fl.Host != host || fl.Dst.Port != port {
 			continue
@@ -403,6 +435,7 @@ func hcCapture(p *Pass, host string, port uint16, cat []hcRange, f *Finding) (hc
 		}
 		note := fmt.Sprintf("in the capture, %d health-check connections were opened and reset without sending a byte", len(probes))
 		if period, ok := hcPeriod(probes, p.Config.Get(hcMaxPeriodCV)); ok {
+			periodic = true
 			note += fmt.Sprintf(", one every %s from each checker", humanDuration(period))
 		}
 		said = append(said, note)
@@ -410,7 +443,7 @@ func hcCapture(p *Pass, host string, port uint16, cat []hcRange, f *Finding) (hc
 			Text: fmt.Sprintf("%s -> %s connect-then-rst", fl.Src, fl.Dst), Note: note})
 	}
 	for _, pe := range ev.Packets {
-		if pe.Host == host && pe.Kind == "healthcheck-periodic" {
+		if pe.Host == host && pe.Kind == "healthcheck-periodic" && !periodic {
 			hcSeen = true
 			f.Evidence = append(f.Evidence, Evidence{Ref: pe.Ref, Time: pe.Time, Text: fmt.Sprintf("%s -> %s %s", pe.Src, pe.Dst, pe.Kind), Note: orText(pe.Note, "periodic health-check connections")})
 			break

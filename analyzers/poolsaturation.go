@@ -274,6 +274,12 @@ func latencyGrowth(logs []event.LogEvent, minLines int) (early, late time.Durati
 
 // remoteTimeouts returns other hosts' timeout lines that name one of addrs.
 func remoteTimeouts(ev *event.Evidence, host string, addrs []netip.Addr) map[string][]event.LogEvent {
+	return remoteLogs(ev, host, addrs, timeoutSignatures)
+}
+
+// remoteLogs returns other hosts' log lines with one of sigs that name one
+// of addrs, by host.
+func remoteLogs(ev *event.Evidence, host string, addrs []netip.Addr, sigs []string) map[string][]event.LogEvent {
 	out := map[string][]event.LogEvent{}
 	if len(addrs) == 0 {
 		return out
@@ -282,7 +288,7 @@ func remoteTimeouts(ev *event.Evidence, host string, addrs []netip.Addr) map[str
 		if h == host {
 			continue
 		}
-		for _, l := range Logs(ev, h, timeoutSignatures...) {
+		for _, l := range Logs(ev, h, sigs...) {
 			for _, a := range addrs {
 				if mentionsAddr(l.Text, a) {
 					out[h] = append(out[h], l)
