@@ -507,7 +507,7 @@ func (l *loader) parseStream(r io.Reader, name string, size int64) {
 		l.add(f)
 		return
 	}
-	p := Detect(body)
+	p := DetectFile(name, f.Header, body)
 	if p == nil {
 		l.add(f)
 		return
@@ -520,6 +520,9 @@ func (l *loader) parseStream(r io.Reader, name string, size int64) {
 		in.Errorf(0, "read: %w", err)
 	}
 	RunParser(p, in, br)
+	if c, ok := HeaderClock(in); ok {
+		in.Out.Clocks = append(in.Out.Clocks, c)
+	}
 	f.out = in.Out
 	f.Records = in.Out.Records()
 	f.Errors, f.Dropped = in.Errors()
@@ -548,13 +551,10 @@ func (l *loader) finish() *Bundle {
 		ev.Merge(f.out)
 		f.out = nil
 	}
-	warnings := append(l.warnings, resolveTimes(ev, l.opts.Options)...)
+	warnings := append(l.warnings, ResolveTimes(ev, l.opts.Options)...)
 	sort.Strings(warnings)
 	return &Bundle{Files: files, Evidence: ev, Warnings: dedupe(warnings)}
 }
-
-// resolveTimes places stamps that need the bundle's clocks; set by clock.go.
-var resolveTimes = func(*event.Evidence, Options) []string { return nil }
 
 func dedupe(s []string) []string {
 	out := s[:0]

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// --tz names come from the zone database built into the binary when
+	// the system has none, so that they mean the same on every machine.
+	_ "time/tzdata"
 
 	"github.com/netmortem/netmortem/parsers/event"
 )
@@ -444,6 +447,3 @@ func pad2(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-// The bundle walker calls resolveTimes after merging every file.
-func init() { resolveTimes = ResolveTimes }
