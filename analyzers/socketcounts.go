@@ -15,7 +15,8 @@ type stateCount struct {
 }
 
 // peakState finds host's snapshot with the most sockets in state. Ties go
-// to a snapshot whose lines can be cited, then to the later one. ok is
+// to the source whose lines read best (ss, netstat, /proc/net/tcp), then
+// to the later snapshot. ok is
 // false when host has no snapshot at all.
 func peakState(ev *event.Evidence, host string, state event.State) (best stateCount, ok bool) {
 	snaps, socks := SnapshotSockets(ev, host)
@@ -30,11 +31,24 @@ func peakState(ev *event.Evidence, host string, state event.State) (best stateCo
 				c.N++
 			}
 		}
-		if !ok || c.N > best.N || (c.N == best.N && (c.Citable || !best.Citable)) {
+		if !ok || c.N > best.N || (c.N == best.N && readRank(snap.Source) >= readRank(best.Snap.Source)) {
 			best, ok = c, true
 		}
 	}
 	return best, ok
+}
+
+// readRank orders socket sources by how readable a cited line is.
+func readRank(src string) int {
+	switch src {
+	case "ss":
+		return 3
+	case "netstat":
+		return 2
+	case "proc-net-tcp":
+		return 1
+	}
+	return 0
 }
 
 func isTCP(s event.Socket) bool {
