@@ -95,7 +95,8 @@ type cwScan struct {
 
 	// across snapshots
 	counts    []int
-	first     []event.Socket // read sockets of the first snapshot
+	first     []event.Socket // read sockets of the earliest snapshot that has any
+	firstSnap int
 	persisted []event.Socket // of first, still CLOSE_WAIT in the last
 	rise      bool
 	span      time.Duration
@@ -173,8 +174,8 @@ func scanCloseWait(p *Pass, host string) (cwScan, bool) {
 	for i := range c.view.Snaps {
 		_, rd, _, _ := splitCloseWait(c.view.Socks[i], c.queues, detailedSnap(c.view.Socks[i]))
 		c.counts = append(c.counts, len(rd))
-		if i == 0 {
-			c.first = rd
+		if c.first == nil && len(rd) > 0 && i < len(c.view.Snaps)-1 {
+			c.first, c.firstSnap = rd, i // the earliest snapshot that has some
 		}
 	}
 	if n := len(c.counts); n >= 2 {
@@ -229,7 +230,7 @@ func (c *cwScan) persistShare() float64 {
 
 // accumulating: several snapshots, the count rises and the old ones stay.
 func (c *cwScan) accumulating(minPersist float64) bool {
-	return len(c.counts) >= 2 && c.rise && c.persistShare() >= minPersist
+	return len(c.counts) >= 2 && c.rise && len(c.persisted) > 0 && c.persistShare() >= minPersist
 }
 
 func runCloseWaitLeak(p *Pass) error {
@@ -252,7 +253,7 @@ func runCloseWaitLeak(p *Pass) error {
 		}
 		if len(c.counts) >= 2 && c.persistShare() < minPersist {
 			p.RuleOut(host, "of the %d CLOSE_WAIT sockets with no unread data in %s, only %d (%.0f%%) were still there in %s%s: the application does close them, late (workers blocked on something), which is not a missing close()",
-				len(c.first), c.view.Snaps[0].Ref.File, len(c.persisted), 100*c.persistShare(), c.snap.Ref.File, spanPhrase(c.span))
+				len(c.first), c.view.Snaps[c.firstSnap].Ref.File, len(c.persisted), 100*c.persistShare(), c.snap.Ref.File, spanPhrase(c.span))
 			continue
 		}
 		groupOK := len(c.groupPeers) > 0
@@ -358,12 +359,12 @@ func cwFinding(p *Pass, host string, c *cwScan, groupOK, accum, departedOK bool)
 	if accum {
 		f.Sources = append(f.Sources, "socket snapshots over time")
 		s := c.persisted[0]
-		cite(s, fmt.Sprintf("already in CLOSE_WAIT in the first snapshot; %d of its %d CLOSE_WAIT sockets were still there in the last", len(c.persisted), len(c.first)))
+		cite(s, fmt.Sprintf("already in CLOSE_WAIT in %s; %d of its %d such sockets were still there in the last snapshot", c.view.Snaps[c.firstSnap].Ref.File, len(c.persisted), len(c.first)))
 		line := fmt.Sprintf("the count rose %s across %s", joinInts(c.counts), plural(len(c.counts), "snapshot"))
 		if c.span > 0 {
 			line += fmt.Sprintf(" in %s (%s)", humanDuration(c.span), ratePhrase(c.perHour))
 		}
-		line += fmt.Sprintf(" and %.0f%% of the first snapshot's sockets never left", 100*c.persistShare())
+		line += fmt.Sprintf(" and %.0f%% of the earliest ones never left", 100*c.persistShare())
 		sum = append(sum, line)
 	}
 	if groupOK {

@@ -122,7 +122,7 @@ func TestCloseWaitLeak(t *testing.T) {
 				if f.Severity != High || !f.RootCause {
 					t.Errorf("severity %s root %v, want high root", f.Severity, f.RootCause)
 				}
-				for _, w := range []string{"20 → 40 → 60", "20.0 per hour", "100% of the first snapshot's sockets never left", "reaches the limit in 1.2h"} {
+				for _, w := range []string{"20 → 40 → 60", "20.0 per hour", "100% of the earliest ones never left", "reaches the limit in 1.2h"} {
 					if !strings.Contains(f.Summary, w) {
 						t.Errorf("summary lacks %q: %s", w, f.Summary)
 					}
@@ -137,6 +137,28 @@ func TestCloseWaitLeak(t *testing.T) {
 			check: func(t *testing.T, f Finding) {
 				if f.Severity != Medium {
 					t.Errorf("severity %s, want medium (47h to the limit)", f.Severity)
+				}
+			},
+		},
+		{
+			name: "none in the first snapshot, then a rise that stays",
+			build: func() *appBundle {
+				b := newAppBundle("h")
+				for i := 0; i < 3; i++ {
+					s := b.snap(fmt.Sprintf("ss.%d.txt", i+1), "ss", "ss -tanpoe", abT0.Add(time.Duration(i)*time.Hour))
+					for k := 0; k < 15*i; k++ {
+						b.add(s, event.StateCloseWait, 0, 0, fmt.Sprintf("10.0.0.5:%d", 40000+k), "10.4.0.1:5432", abOwner("svc", 5, 10+k), abTimer("keepalive"))
+					}
+					b.add(s, event.StateEstablished, 0, 0, "10.0.0.5:39999", "10.4.0.1:5432", abOwner("svc", 5, 9), abTimer("keepalive"))
+				}
+				return b
+			},
+			want: []string{"close-wait-leak"},
+			check: func(t *testing.T, f Finding) {
+				for _, w := range []string{"0 → 15 → 30", "already in CLOSE_WAIT in ss.2.txt"} {
+					if !strings.Contains(f.Summary+f.Evidence[0].Note, w) {
+						t.Errorf("summary or first note lacks %q: %s / %s", w, f.Summary, f.Evidence[0].Note)
+					}
 				}
 			},
 		},

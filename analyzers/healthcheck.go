@@ -206,7 +206,7 @@ func runHealthcheckStarvation(p *Pass) error {
 		if len(hp.estab) > 0 {
 			share = float64(len(hp.hc)) / float64(len(hp.estab))
 		}
-		if len(hp.hc) < int(p.Config.Get(hcMinConns)) || share < p.Config.Get(hcMinShare) {
+		if len(hp.hc) == 0 || len(hp.hc) < int(p.Config.Get(hcMinConns)) || share < p.Config.Get(hcMinShare) {
 			// Rule out only where the symptom is there: clients waiting.
 			for _, q := range ports {
 				if w, qhow := q.waiting(queues); w {
