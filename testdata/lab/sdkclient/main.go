@@ -34,6 +34,7 @@ func main() {
 	every := flag.Duration("interval", 100*time.Millisecond, "pause between two requests of one worker")
 	logPath := flag.String("log", "", "log file (default stderr)")
 	dur := flag.Duration("duration", 2*time.Minute, "exit after this long")
+	keepalive := flag.Duration("keepalive", -1, "TCP keepalive period (-1: off, the SDK's default)")
 	flag.Parse()
 	if *logPath != "" {
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -53,7 +54,7 @@ func main() {
 	}()
 	log.Printf("sdkclient: %d workers, name service %s", *workers, *nsFile)
 	for i := 0; i < *workers; i++ {
-		go worker(i, *every)
+		go worker(i, *every, *keepalive)
 	}
 	select {}
 }
@@ -99,9 +100,9 @@ type sdkConn struct {
 	r *bufio.Reader
 }
 
-func worker(id int, every time.Duration) {
+func worker(id int, every, keepalive time.Duration) {
 	conns := map[string]*sdkConn{} // the SDK's connect_map: never pruned
-	d := net.Dialer{Timeout: time.Second, KeepAlive: -1}
+	d := net.Dialer{Timeout: time.Second, KeepAlive: keepalive}
 	for n := 0; ; n++ {
 		time.Sleep(every)
 		mu.Lock()
