@@ -92,6 +92,14 @@ func fdUse(ev *event.Evidence, host string) []fdProc {
 			shell = l
 		}
 	}
+	// The fd count's source (a /proc/PID/fd listing) may not name the
+	// process; /proc/PID/status or lsof does.
+	for _, pr := range ev.Processes {
+		if b, ok := best[pr.PID]; ok && pr.Host == host && b.Name == "" && pr.Name != "" {
+			b.Name = pr.Name
+			best[pr.PID] = b
+		}
+	}
 	var out []fdProc
 	for _, pr := range best {
 		l := byPID[pr.PID]
@@ -145,9 +153,9 @@ func fdFinding(p *Pass, host string, worst *fdProc, emfile []event.LogEvent, emf
 		at = worst.ratio >= p.Config.Get(fdAtRatio)
 		f.Sources = append(f.Sources, "fd count vs limit")
 		f.Evidence = append(f.Evidence,
-			Evidence{Ref: pr.Ref, Time: pr.Time, Text: orText(pr.Text, fmt.Sprintf("%s pid %d: %d open fds", procName(pr), pr.PID, pr.FDs)),
+			Evidence{Ref: pr.Ref, Time: pr.Time, Text: pr.Text,
 				Note: fmt.Sprintf("%s (pid %d) holds %d open fds", procName(pr), pr.PID, pr.FDs)},
-			Evidence{Ref: l.Ref, Time: l.Time, Text: orText(l.Text, fmt.Sprintf("nofile %d %d", l.Soft, l.Hard)),
+			Evidence{Ref: l.Ref, Time: l.Time, Text: l.Text,
 				Note: fmt.Sprintf("its nofile soft limit is %d (%s)", l.Soft, limitSource(l))})
 		if l.Scope == "shell" {
 			f.Missing = append(f.Missing, fmt.Sprintf("no /proc/%d/limits: the shell's ulimit was used, which the service may not share (collect: cat /proc/%d/limits)", pr.PID, pr.PID))
@@ -161,18 +169,18 @@ func fdFinding(p *Pass, host string, worst *fdProc, emfile []event.LogEvent, emf
 		times = emfile
 	}
 	// CLOSE_WAIT sockets are fds the application still holds.
-	snaps, socks := SnapshotSockets(ev, host)
-	if n := len(snaps); n > 0 {
+	if v := hostSockView(ev, host); len(v.Snaps) > 0 {
+		snap, socks := v.last()
 		var cw []event.Socket
-		for _, s := range socks[n-1] {
+		for _, s := range socks {
 			if s.State == event.StateCloseWait && (pid == 0 || ownedBy(s, pid)) {
 				cw = append(cw, s)
 			}
 		}
 		if len(cw) > 0 {
 			f.Sources = append(f.Sources, "CLOSE_WAIT sockets")
-			f.Evidence = append(f.Evidence, Evidence{Ref: cw[0].Ref, Time: cw[0].Time, Text: socketText(cw[0]),
-				Note: fmt.Sprintf("one of %d CLOSE_WAIT sockets still holding an fd in %s", len(cw), snaps[n-1].Ref.File)})
+			f.Evidence = append(f.Evidence, Evidence{Ref: cw[0].Ref, Time: cw[0].Time, Text: citeSocket(cw[0], v.Source),
+				Note: fmt.Sprintf("one of %d CLOSE_WAIT sockets still holding an fd in %s", len(cw), snap.Ref.File)})
 		}
 	}
 	// In a capture: the kernel completed the handshake but accept() failed.
@@ -244,13 +252,6 @@ func limitSource(l *event.Limit) string {
 	return l.Scope
 }
 
-func orText(text, fallback string) string {
-	if text != "" {
-		return text
-	}
-	return fallback
-}
-
 func ownedBy(s event.Socket, pid int) bool {
 	for _, o := range s.Owners {
 		if o.PID == pid {
@@ -292,4 +293,11 @@ func metaWindow(ms []event.Meta) Window {
 		ts = append(ts, m.Time)
 	}
 	return window(ts...)
+}
+
+func orText(text, fallback string) string {
+	if text != "" {
+		return text
+	}
+	return fallback
 }

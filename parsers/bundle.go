@@ -73,15 +73,19 @@ type Bundle struct {
 func (b *Bundle) Parsed() int {
 	n := 0
 	for _, f := range b.Files {
-		if f.Kind != KindUnknown {
+		if f.Kind != KindUnknown && f.Kind != KindEmpty && f.Kind != kindHostname {
 			n++
 		}
 	}
 	return n
 }
 
-// KindUnknown marks a file no parser recognised.
-const KindUnknown = "unknown"
+// KindUnknown marks a file no parser recognised; KindEmpty a collected
+// file whose command printed nothing.
+const (
+	KindUnknown = "unknown"
+	KindEmpty   = "empty"
+)
 
 // kindHostname is the file that names a bundle's host.
 const kindHostname = "hostname"
@@ -509,6 +513,11 @@ func (l *loader) parseStream(r io.Reader, name string, size int64) {
 	}
 	p := DetectFile(name, f.Header, body)
 	if p == nil {
+		if len(bytes.TrimSpace(body)) == 0 && f.Header.Lines > 0 {
+			// The collector ran the command and it printed nothing (or
+			// failed): say so rather than "unknown".
+			f.Kind = KindEmpty
+		}
 		l.add(f)
 		return
 	}

@@ -271,4 +271,3 @@ func TestStripTopKeepsHostDir(t *testing.T) {
 		t.Errorf("paths = %s", got)
 	}
 }
-

@@ -213,13 +213,40 @@ func timeline(ev *event.Evidence, res analyzers.Result) []Entry {
 		seen[ref] = true
 		out = append(out, Entry{Time: event.FormatTime(t), Host: host, File: ref.File, Line: ref.Line, Frame: ref.Frame, Text: text, at: t})
 	}
-	for _, l := range ev.Logs {
-		if l.Signature != "" {
-			text := l.Text
-			if l.Count > 1 {
-				text = fmt.Sprintf("%s (×%d)", text, l.Count)
-			}
-			add(l.Time, l.Host, l.Ref, text)
+	// A burst of one signature in one file (229 EMFILE lines) is its
+	// first and last line and one entry saying how many came between.
+	type run struct{ first, last, n int }
+	runs := map[string]*run{}
+	var order []string
+	for i, l := range ev.Logs {
+		if l.Signature == "" || l.Time.IsZero() {
+			continue
+		}
+		k := l.Host + "\x00" + l.Ref.File + "\x00" + l.Signature
+		if r := runs[k]; r != nil {
+			r.last = i
+			r.n++
+			continue
+		}
+		runs[k] = &run{first: i, last: i, n: 1}
+		order = append(order, k)
+	}
+	logText := func(l event.LogEvent) string {
+		if l.Count > 1 {
+			return fmt.Sprintf("%s (×%d)", l.Text, l.Count)
+		}
+		return l.Text
+	}
+	for _, k := range order {
+		r := runs[k]
+		first, last := ev.Logs[r.first], ev.Logs[r.last]
+		add(first.Time, first.Host, first.Ref, logText(first))
+		if r.n > 2 {
+			out = append(out, Entry{Time: event.FormatTime(first.Time), Host: first.Host, File: first.Ref.File,
+				Text: fmt.Sprintf("%d more %s lines in %s until %s", r.n-2, first.Signature, first.Ref.File, event.FormatTime(last.Time)), at: first.Time})
+		}
+		if r.last != r.first {
+			add(last.Time, last.Host, last.Ref, logText(last))
 		}
 	}
 	for _, s := range ev.Snapshots {
@@ -230,13 +257,9 @@ func timeline(ev *event.Evidence, res analyzers.Result) []Entry {
 			add(e.Time, f.Host, e.Ref, e.Text)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].at.Equal(out[j].at) {
-			return out[i].at.Before(out[j].at)
-		}
-		a, b := event.Ref{File: out[i].File, Line: out[i].Line, Frame: out[i].Frame}, event.Ref{File: out[j].File, Line: out[j].Line, Frame: out[j].Frame}
-		return a.Less(b)
-	})
+	// Equal times keep the order they were added in (deterministic: logs
+	// in bundle order, a burst's summary right after its first line).
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
 }
 
