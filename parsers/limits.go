@@ -61,7 +61,8 @@ var limitResources = map[string]string{
 	"cpu": "cpu", "fsize": "fsize", "data": "data", "stack": "stack", "core": "core",
 	"rss": "rss", "nproc": "nproc", "nofile": "nofile", "memlock": "memlock", "as": "as",
 	"locks": "locks", "sigpending": "sigpending", "msgqueue": "msgqueue", "nice": "nice",
-	"rtprio": "rtprio", "rttime": "rttime", "threads": "threads",
+	"rtprio": "rtprio", "rttime": "rttime", "threads": "threads", "pipe": "pipe",
+	"sbsize": "sbsize", "swap": "swap",
 }
 
 // limitKernelUnits are the units the kernel and systemd count each resource in.

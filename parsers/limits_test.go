@@ -274,6 +274,7 @@ func TestDetectLimits(t *testing.T) {
 		{"Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \n", "proc-limits"},
 		{"RESOURCE DESCRIPTION SOFT HARD UNITS\nNOFILE max number of open files 20000 20000 files\n", "prlimit"},
 		{"open files                      (-n) 1024\n", "ulimit"},
+		{"pipe size            (512 bytes, -p) 8\nopen files                      (-n) 1024\n", "ulimit"},
 		{"-n: file descriptors 1024\n", "ulimit"},
 		{"nofiles 1024\nprocess 4096\n", "ulimit"},
 		{"*  soft  nofile  65535\n*  hard  nofile  65535\n", "limits-conf"},

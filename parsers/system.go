@@ -61,8 +61,8 @@ func detectValueFile(name string, h Header, head []byte) *Parser {
 		return ulimitValueParser
 	}
 	key, ok := procSysKey(name, h.Command)
-	if !ok {
-		return nil
+	if !ok || bytes.Count(body, []byte{'\n'}) > 8 || bytes.Contains(body, []byte{'='}) {
+		return nil // settings listed "key = value" are sysctl output, whatever the path
 	}
 	if key == "fs.file-nr" {
 		return fileNrParser
