@@ -17,7 +17,10 @@ const (
 	DefaultMaxFlows = 1 << 19
 	// DefaultSettle is how long, in capture time, an ended connection is
 	// kept for its last ACKs and retransmitted FINs or RSTs.
-	DefaultSettle = 10 * time.Second
+	DefaultSettle = 5 * time.Second
+	// closedCap bounds the ended connections kept to settle: at high
+	// connection rates it, not DefaultSettle, sets how long they stay.
+	closedCap = 16384
 )
 
 // Options tune Analyze.
@@ -38,7 +41,9 @@ type Options struct {
 // Handler receives what Analyze finds. Nil functions drop their records.
 type Handler struct {
 	// Flow gets each connection when it has ended and settled, in the
-	// order of first frames (see emitter for the one exception).
+	// order of first frames (see emitter for the one exception). The
+	// Flow is reused once the call returns: copy it to keep it (its
+	// Anomalies slice is the receiver's).
 	Flow func(*event.Flow)
 	// Event gets the cross-connection patterns, at the end, in frame order.
 	Event func(*event.PacketEvent)
@@ -66,109 +71,188 @@ type Stats struct {
 // reports its connections, pattern events and errors to h. It returns
 // when r is exhausted or the capture is damaged beyond reading; everything
 // before the damage is still reported.
+//
+// Reading and decoding run in a goroutine of their own, a batch of
+// segments ahead of the flow table; the handler is only ever called from
+// the caller's goroutine.
 func Analyze(r io.Reader, opt Options, h Handler) Stats {
 	var st Stats
 	src := newSource(r)
-	report := func(frame int, offset int64, err error) {
-		if h.Error == nil {
-			return
-		}
-		pe := &event.ParseError{File: opt.File, Frame: frame, Offset: offset, Err: err}
-		if frame > 0 && offset > 0 {
-			// ParseError prints the frame; the offset goes in the message.
-			pe.Err = fmt.Errorf("offset %d: %w", offset, err)
-		}
-		if st.Gzip && offset > 0 {
-			pe.Err = fmt.Errorf("%w (offset in the decompressed stream)", pe.Err)
-		}
-		h.Error(pe)
-	}
+	var errs []posError
 	st.Gzip = isGzip(peek(src))
 	rr, format, err := openReader(src)
 	st.Format = format
 	if err != nil {
-		var re *readError
-		if errors.As(err, &re) {
-			report(re.frame, re.offset, re.err)
-		} else {
-			report(0, 0, err)
-		}
+		errs = append(errs, asPosError(err, ""))
+		reportErrors(opt.File, st.Gzip, errs, h)
 		st.Bytes = src.read
 		return st
 	}
 	t := newTable(opt, h, &st)
-	var (
-		rec        record
-		p          packet
-		badLinks   map[uint32]bool
-		firstBad   int
-		firstFrag  int
-		readFailed error
-	)
-	for {
-		if err := rr.next(&rec); err != nil {
-			if err != io.EOF {
-				readFailed = err
-			}
-			break
-		}
-		st.Frames++
-		p.frame, p.ts, p.hasTS = rec.frame, rec.ts, rec.hasTS
-		switch decode(rec.link, rec.data, rec.origLen, &p) {
-		case decTCP:
-			st.TCP++
-			t.add(&p)
-		case decOther:
-			st.Other++
-		case decFragment:
-			st.Fragments++
-			if firstFrag == 0 {
-				firstFrag = rec.frame
-			}
-		case decMalformed:
-			st.Malformed++
-			if firstBad == 0 {
-				firstBad = rec.frame
-			}
-		case decUnsupported:
-			st.Unsupported++
-			if !badLinks[rec.link] {
-				if badLinks == nil {
-					badLinks = map[uint32]bool{}
-				}
-				badLinks[rec.link] = true
-				report(rec.frame, rec.offset, fmt.Errorf("link type %d is not decoded: its frames are skipped", rec.link))
-			}
-		}
-		if opt.Progress != nil && st.Frames&0xffff == 0 {
-			opt.Progress(st.Frames, src.read)
-		}
+	full := make(chan *batch, 4)
+	free := make(chan *batch, 6)
+	for range cap(free) {
+		free <- &batch{pk: make([]packet, 0, batchSize)}
 	}
+	stop := make(chan struct{})
+	var rd reading
+	go rd.run(rr, src, full, free, stop)
+	func() {
+		// A panic in the table (RunParser recovers it) must not leave the
+		// reader blocked for ever.
+		defer close(stop)
+		for b := range full {
+			for i := range b.pk {
+				t.add(&b.pk[i])
+			}
+			if opt.Progress != nil && b.frames>>16 != (b.frames-b.span)>>16 {
+				opt.Progress(b.frames, b.bytes)
+			}
+			free <- b
+		}
+	}()
+	// full is closed: rd is complete.
+	st.Frames, st.TCP, st.Other, st.Fragments, st.Malformed, st.Unsupported =
+		rd.frames, rd.tcp, rd.other, rd.fragments, rd.malformed, rd.unsupported
 	t.flush()
 	if h.Event != nil {
 		for _, ev := range t.pat.events() {
 			h.Event(&ev)
 		}
 	}
+	errs = append(errs, rd.errs...)
 	if st.Malformed > 0 {
-		report(firstBad, 0, fmt.Errorf("%d frame(s) with cut or inconsistent IP/TCP headers skipped, the first here", st.Malformed))
+		errs = append(errs, posError{frame: rd.firstBad, err: fmt.Errorf("%d frame(s) with cut or inconsistent IP/TCP headers skipped, the first here", st.Malformed)})
 	}
 	if st.Fragments > 0 {
-		report(firstFrag, 0, fmt.Errorf("%d non-first IP fragment(s) not attributed to a connection (no reassembly), the first here", st.Fragments))
+		errs = append(errs, posError{frame: rd.firstFrag, err: fmt.Errorf("%d non-first IP fragment(s) not attributed to a connection (no reassembly), the first here", st.Fragments)})
 	}
-	if readFailed != nil {
-		var re *readError
-		if errors.As(readFailed, &re) {
-			report(re.frame, re.offset, fmt.Errorf("%w; frames before it were used", re.err))
-		} else {
-			report(0, 0, readFailed)
+	if rd.failed != nil {
+		errs = append(errs, asPosError(rd.failed, "; frames before it were used"))
+	}
+	reportErrors(opt.File, st.Gzip, errs, h)
+	st.Bytes = src.read
+	if opt.Progress != nil {
+		opt.Progress(st.Frames, st.Bytes)
+	}
+	return st
+}
+
+// batchSize is how many TCP segments the reader hands the table at once.
+const batchSize = 512
+
+type batch struct {
+	pk     []packet
+	frames int   // frames read up to the end of this batch
+	span   int   // frames read for this batch
+	bytes  int64 // bytes consumed from the reader by then
+}
+
+// reading is the reader goroutine's state; the caller reads it once the
+// batches channel is closed.
+type reading struct {
+	frames, tcp, other, fragments, malformed, unsupported int
+	firstBad, firstFrag                                   int
+	badLinks                                              map[uint32]bool
+	errs                                                  []posError
+	failed                                                error
+}
+
+func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, stop chan struct{}) {
+	defer close(full)
+	var rec record
+	for done := false; !done; {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		b.pk = b.pk[:0]
+		start := rd.frames
+		for len(b.pk) < batchSize {
+			if err := rr.next(&rec); err != nil {
+				if err != io.EOF {
+					rd.failed = err
+				}
+				done = true
+				break
+			}
+			rd.frames++
+			n := len(b.pk)
+			b.pk = b.pk[:n+1]
+			p := &b.pk[n]
+			p.frame, p.ts, p.hasTS = rec.frame, rec.ts, rec.hasTS
+			switch decode(rec.link, rec.data, rec.origLen, p) {
+			case decTCP:
+				rd.tcp++
+				continue
+			case decOther:
+				rd.other++
+			case decFragment:
+				rd.fragments++
+				if rd.firstFrag == 0 {
+					rd.firstFrag = rec.frame
+				}
+			case decMalformed:
+				rd.malformed++
+				if rd.firstBad == 0 {
+					rd.firstBad = rec.frame
+				}
+			case decUnsupported:
+				rd.unsupported++
+				if !rd.badLinks[rec.link] {
+					if rd.badLinks == nil {
+						rd.badLinks = map[uint32]bool{}
+					}
+					rd.badLinks[rec.link] = true
+					rd.errs = append(rd.errs, posError{rec.frame, rec.offset, fmt.Errorf("link type %d is not decoded: its frames are skipped", rec.link)})
+				}
+			}
+			b.pk = b.pk[:n]
+		}
+		b.frames, b.span, b.bytes = rd.frames, rd.frames-start, src.read
+		select {
+		case full <- b:
+		case <-stop:
+			return
 		}
 	}
-	if opt.Progress != nil {
-		opt.Progress(st.Frames, src.read)
+}
+
+// posError is an error with its place in the file.
+type posError struct {
+	frame  int
+	offset int64
+	err    error
+}
+
+func asPosError(err error, suffix string) posError {
+	var re *readError
+	if errors.As(err, &re) {
+		if suffix != "" {
+			return posError{re.frame, re.offset, fmt.Errorf("%w%s", re.err, suffix)}
+		}
+		return posError{re.frame, re.offset, re.err}
 	}
-	st.Bytes = src.read
-	return st
+	return posError{err: err}
+}
+
+func reportErrors(file string, gz bool, errs []posError, h Handler) {
+	if h.Error == nil {
+		return
+	}
+	for _, e := range errs {
+		pe := &event.ParseError{File: file, Frame: e.frame, Offset: e.offset, Err: e.err}
+		if e.frame > 0 && e.offset > 0 {
+			// ParseError prints the frame; the offset goes in the message.
+			pe.Err = fmt.Errorf("offset %d: %w", e.offset, e.err)
+		}
+		if gz && e.offset > 0 {
+			pe.Err = fmt.Errorf("%w (offset in the decompressed stream)", pe.Err)
+		}
+		h.Error(pe)
+	}
 }
 
 func peek(s *source) []byte {

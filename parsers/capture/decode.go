@@ -1,9 +1,6 @@
 package capture
 
-import (
-	"bytes"
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // Link types (LINKTYPE_ values of pcap and pcapng) the decoder reads.
 const (
@@ -34,6 +31,29 @@ const (
 type flowKey struct {
 	a, b   [16]byte
 	pa, pb uint16
+}
+
+// hash mixes the 36 bytes of the key into the flow table's map key.
+func (k *flowKey) hash() uint64 {
+	h := binary.LittleEndian.Uint64(k.a[:8])*0x9e3779b97f4a7c15 ^
+		binary.LittleEndian.Uint64(k.a[8:])*0xc2b2ae3d27d4eb4f ^
+		binary.LittleEndian.Uint64(k.b[:8])*0x165667b19e3779f9 ^
+		binary.LittleEndian.Uint64(k.b[8:])*0xd6e8feb86659fd93 ^
+		(uint64(k.pa)<<16|uint64(k.pb))*0xff51afd7ed558ccd
+	return h ^ h>>29
+}
+
+// less orders endpoints: address bytes, then port.
+func less(a, b *[16]byte, pa, pb uint16) bool {
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if a0 != b0 {
+		return a0 < b0
+	}
+	a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	if a1 != b1 {
+		return a1 < b1
+	}
+	return pa <= pb
 }
 
 // packet is what the flow table needs of one TCP segment.
@@ -264,8 +284,7 @@ func decodeTCP(b []byte, seglen int, src, dst *[16]byte, p *packet) decodeStatus
 	p.flags = b[13]
 	p.win = binary.BigEndian.Uint16(b[14:])
 	p.payload = seglen - doff
-	c := bytes.Compare(src[:], dst[:])
-	if c < 0 || c == 0 && sp <= dp {
+	if less(src, dst, sp, dp) {
 		p.key = flowKey{a: *src, b: *dst, pa: sp, pb: dp}
 		p.fwd = true
 	} else {

@@ -45,7 +45,8 @@ type side struct {
 // 1 the responder (Dst).
 type flow struct {
 	key    flowKey
-	next   *flow // another flow on the same 4-tuple (other VLAN)
+	hash   uint64
+	next   *flow // another flow in the same table slot (see table.flows)
 	id     uint64
 	srcIsA bool // Src is key.a
 	s      [2]side
@@ -389,11 +390,11 @@ func (f *flow) vlanString() string {
 	return vlanString(a.vlan) + "/" + vlanString(b.vlan)
 }
 
-// summary renders the flow as evidence.
-func (f *flow) summary(file string) *event.Flow {
+// summary renders the flow as evidence into out.
+func (f *flow) summary(file string, out *event.Flow) {
 	s, d := &f.s[0], &f.s[1]
 	start := stamp(f.minTS, f.hasTS)
-	return &event.Flow{
+	*out = event.Flow{
 		Meta:        event.Meta{Ref: event.Ref{File: file, Frame: f.firstFrame}, Time: start},
 		Src:         f.endpoint(0),
 		Dst:         f.endpoint(1),

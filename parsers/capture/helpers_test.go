@@ -64,7 +64,7 @@ func analyze(t testing.TB, data []byte, opt Options) *result {
 	}
 	res := &result{}
 	res.Stats = Analyze(bytes.NewReader(data), opt, Handler{
-		Flow:  func(f *event.Flow) { res.Flows = append(res.Flows, f) },
+		Flow:  func(f *event.Flow) { cp := *f; res.Flows = append(res.Flows, &cp) },
 		Event: func(e *event.PacketEvent) { res.Events = append(res.Events, e) },
 		Error: func(e *event.ParseError) { res.Errors = append(res.Errors, e.Error()) },
 	})

@@ -27,15 +27,22 @@ type sample struct {
 	frame int
 }
 
+// hcKey is a source and the server it checks.
 type hcKey struct {
-	src netip.Addr
-	dst netip.AddrPort
+	src  [16]byte
+	dst  [16]byte
+	port uint16
 }
 
+// closerKey groups connections closed first by the same side: a server
+// (closer is the server's endpoint, peer empty: many clients) or a client
+// host (closer port 0: its ephemeral ports) towards one server.
 type closerKey struct {
-	closer netip.AddrPort // the side that sent the first FIN (port 0: a client's ephemeral ports)
-	peer   netip.AddrPort // port 0 addr invalid: many clients
-	server bool           // the server closed first
+	closer     [16]byte
+	closerPort uint16
+	peer       [16]byte
+	peerPort   uint16
+	server     bool
 }
 
 type closerGroup struct {
@@ -58,15 +65,25 @@ func newPatterns(file string) patterns {
 	return patterns{file: file, hc: map[hcKey][]sample{}, hcCount: map[hcKey]int{}, closers: map[closerKey]*closerGroup{}}
 }
 
-func (p *patterns) observe(fl *event.Flow) {
+// addr returns side i's address and port as stored in the key.
+func (f *flow) addr(i int) ([16]byte, uint16) {
+	if (i == 0) == f.srcIsA {
+		return f.key.a, f.key.pa
+	}
+	return f.key.b, f.key.pb
+}
+
+func (p *patterns) observe(fl *event.Flow, f *flow) {
 	for _, a := range fl.Anomalies {
-		if a.Kind != "connect-then-rst" || fl.Start.IsZero() {
+		if a.Kind != "connect-then-rst" || !f.hasTS {
 			continue
 		}
-		k := hcKey{fl.Src.Addr, netip.AddrPortFrom(fl.Dst.Addr, fl.Dst.Port)}
+		src, _ := f.addr(0)
+		dst, port := f.addr(1)
+		k := hcKey{src, dst, port}
 		p.hcCount[k]++
 		if s := p.hc[k]; len(s) < maxSamples {
-			p.hc[k] = append(s, sample{fl.Start.UnixNano(), a.Frame})
+			p.hc[k] = append(s, sample{f.minTS, a.Frame})
 		}
 	}
 	// A TIME_WAIT producer: the connection closed with FINs both ways, and
@@ -78,33 +95,33 @@ func (p *patterns) observe(fl *event.Flow) {
 	fin := fl.FinSrc
 	if fl.FinDst < fl.FinSrc {
 		fin = fl.FinDst
-		k = closerKey{closer: netip.AddrPortFrom(fl.Dst.Addr, fl.Dst.Port), server: true}
+		k.closer, k.closerPort = f.addr(1)
+		k.server = true
 	} else {
-		k = closerKey{closer: netip.AddrPortFrom(fl.Src.Addr, 0), peer: netip.AddrPortFrom(fl.Dst.Addr, fl.Dst.Port)}
-	}
-	var start int64
-	if !fl.Start.IsZero() {
-		start = fl.Start.UnixNano()
+		k.closer, _ = f.addr(0)
+		k.peer, k.peerPort = f.addr(1)
 	}
 	g := p.closers[k]
 	if g == nil {
-		g = &closerGroup{first: sample{start, fin}}
+		g = &closerGroup{first: sample{f.minTS, fin}}
 		p.closers[k] = g
 	}
 	g.count++
 	if fin < g.first.frame {
-		g.first = sample{start, fin}
+		g.first = sample{f.minTS, fin}
 	}
-	if !fl.Start.IsZero() {
-		if !g.hasTS || fl.End.UnixNano() > g.lastTS {
-			g.lastTS = fl.End.UnixNano()
+	if f.hasTS {
+		if !g.hasTS || f.maxTS > g.lastTS {
+			g.lastTS = f.maxTS
 		}
 		g.hasTS = true
 		if len(g.lengths) < maxSamples {
-			g.lengths = append(g.lengths, fl.End.Sub(fl.Start).Nanoseconds())
+			g.lengths = append(g.lengths, f.maxTS-f.minTS)
 		}
 	}
 }
+
+func addrOf(a [16]byte) netip.Addr { return netip.AddrFrom16(a).Unmap() }
 
 func median(v []int64) int64 {
 	s := slices.Clone(v)
@@ -164,11 +181,12 @@ func (p *patterns) events() []event.PacketEvent {
 		if !ok {
 			continue
 		}
-		r := prefix(k.src)
-		gk := [2]string{r.String(), k.dst.String()}
+		r := prefix(addrOf(k.src))
+		dst := netip.AddrPortFrom(addrOf(k.dst), k.port)
+		gk := [2]string{r.String(), dst.String()}
 		g := groups[gk]
 		if g == nil {
-			g = &hcGroup{range_: r, dst: k.dst, first: s[0]}
+			g = &hcGroup{range_: r, dst: dst, first: s[0]}
 			groups[gk] = g
 		}
 		g.sources++
@@ -205,13 +223,13 @@ func (p *patterns) events() []event.PacketEvent {
 		closer, peer := "client", "server"
 		if k.server {
 			closer, peer = "server", "clients"
-			ev.Src = event.Endpoint{Addr: k.closer.Addr(), Port: k.closer.Port()}
+			ev.Src = event.Endpoint{Addr: addrOf(k.closer), Port: k.closerPort}
 			ev.Dst = event.Endpoint{Host: "*", Wildcard: true}
 		} else {
-			ev.Src = event.Endpoint{Addr: k.closer.Addr(), Wildcard: true}
-			ev.Dst = event.Endpoint{Addr: k.peer.Addr(), Port: k.peer.Port()}
+			ev.Src = event.Endpoint{Addr: addrOf(k.closer), Wildcard: true}
+			ev.Dst = event.Endpoint{Addr: addrOf(k.peer), Port: k.peerPort}
 		}
-		ev.Note = fmt.Sprintf("%d connections closed first by the %s %s: it holds each in TIME_WAIT, not the %s", g.count, closer, k.closer.Addr(), peer)
+		ev.Note = fmt.Sprintf("%d connections closed first by the %s %s: it holds each in TIME_WAIT, not the %s", g.count, closer, addrOf(k.closer), peer)
 		if len(g.lengths) > 0 {
 			ev.Note += fmt.Sprintf("; median lifetime %s", time.Duration(median(g.lengths)).Round(time.Microsecond))
 			if span := time.Duration(g.lastTS - g.first.ts); span > time.Second {

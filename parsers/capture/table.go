@@ -19,17 +19,20 @@ type table struct {
 	maxFlows   int
 	closedCap  int
 
-	flows  map[flowKey]*flow
+	flows  map[uint64]*flow // by flowKey.hash; a chain holds flows whose hashes collide and flows on other VLANs
 	open   int
 	nextID uint64
 	now    int64 // the latest timestamp seen: timestamps may go backwards
 
-	closed     []*flow // ended connections waiting to settle, in end order
+	closed     []closedRef // ended connections waiting to settle, in end order
 	closedHead int
 
-	em  emitter
-	pat patterns
-	st  *Stats
+	em      emitter
+	pat     patterns
+	st      *Stats
+	handler func(*event.Flow)
+	out     event.Flow // reused for every flow handed on
+	free    []*flow    // released flows, reused by create
 }
 
 func newTable(opt Options, h Handler, st *Stats) *table {
@@ -39,7 +42,7 @@ func newTable(opt Options, h Handler, st *Stats) *table {
 		settle:     int64(opt.Settle),
 		maxFlows:   opt.MaxFlows,
 		closedCap:  opt.MaxFlows / 8,
-		flows:      make(map[flowKey]*flow),
+		flows:      make(map[uint64]*flow),
 		st:         st,
 	}
 	if t.settle <= 0 {
@@ -48,11 +51,14 @@ func newTable(opt Options, h Handler, st *Stats) *table {
 	if t.maxFlows <= 0 {
 		t.maxFlows = DefaultMaxFlows
 	}
-	t.closedCap = max(t.maxFlows/8, 1)
-	t.em = emitter{out: h.Flow, cap: max(t.maxFlows/8, 1024)}
-	if t.em.out == nil {
-		t.em.out = func(*event.Flow) {}
+	t.closedCap = min(closedCap, max(t.maxFlows/8, 1))
+	t.handler = h.Flow
+	if t.handler == nil {
+		t.handler = func(*event.Flow) {}
 	}
+	// Flow ids start at 1: a recycled flow has id 0 (see closedRef).
+	t.nextID = 1
+	t.em = emitter{out: t.emit, cap: max(t.maxFlows/8, 1024), base: 1}
 	t.pat = newPatterns(opt.File)
 	return t
 }
@@ -66,9 +72,17 @@ func (t *table) match(head *flow, p *packet) (*flow, int) {
 		return nil, 0
 	}
 	if t.ignoreVLAN {
-		return head, head.dir(p)
+		for c := head; c != nil; c = c.next {
+			if c.key == p.key {
+				return c, c.dir(p)
+			}
+		}
+		return nil, 0
 	}
 	for c := head; c != nil; c = c.next {
+		if c.key != p.key {
+			continue
+		}
 		if d := c.dir(p); c.s[d].seen && c.s[d].vlan == p.vlan {
 			return c, d
 		}
@@ -76,6 +90,9 @@ func (t *table) match(head *flow, p *packet) (*flow, int) {
 	var fb *flow
 	fd := 0
 	for c := head; c != nil; c = c.next {
+		if c.key != p.key {
+			continue
+		}
 		d := c.dir(p)
 		if c.s[d].seen {
 			continue
@@ -98,7 +115,8 @@ func (t *table) add(p *packet) {
 	if t.open >= t.maxFlows {
 		t.evict()
 	}
-	head := t.flows[p.key]
+	h := p.key.hash()
+	head := t.flows[h]
 	f, d := t.match(head, p)
 	if f != nil && p.flags&(flagSYN|flagACK) == flagSYN {
 		// A new SYN after the connection ended, or with another initial
@@ -106,6 +124,7 @@ func (t *table) add(p *packet) {
 		// connection reusing the 4-tuple.
 		if s := &f.s[d]; f.ended || s.seen && p.seq != s.firstSeq {
 			nf := t.create(p)
+			nf.hash = h
 			nf.next = f.next
 			t.relink(f, nf)
 			f.next = nil
@@ -115,8 +134,9 @@ func (t *table) add(p *packet) {
 	}
 	if f == nil {
 		f = t.create(p)
+		f.hash = h
 		if head == nil {
-			t.flows[p.key] = f
+			t.flows[h] = f
 		} else {
 			c := head
 			for c.next != nil {
@@ -130,12 +150,18 @@ func (t *table) add(p *packet) {
 	f.add(p, d)
 	if !ended && f.ended {
 		f.endTS = t.now
-		t.closed = append(t.closed, f)
+		t.closed = append(t.closed, closedRef{f, f.id})
 	}
 }
 
 func (t *table) create(p *packet) *flow {
-	f := &flow{key: p.key, id: t.nextID, firstFrame: p.frame}
+	var f *flow
+	if n := len(t.free); n > 0 {
+		f, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		f = &flow{}
+	}
+	f.key, f.id, f.firstFrame = p.key, t.nextID, p.frame
 	t.nextID++
 	// The initiator is the sender, unless the first segment seen is the
 	// SYN-ACK: then it is the receiver.
@@ -147,18 +173,25 @@ func (t *table) create(p *packet) *flow {
 	return f
 }
 
+// closedRef is an ended flow waiting to settle; id tells whether the flow
+// struct still holds that connection.
+type closedRef struct {
+	f  *flow
+	id uint64
+}
+
 // relink puts nf where old was in its 4-tuple's chain.
 func (t *table) relink(old, nf *flow) {
-	head := t.flows[old.key]
+	head := t.flows[old.hash]
 	if head == old {
 		if nf == nil {
 			if old.next == nil {
-				delete(t.flows, old.key)
+				delete(t.flows, old.hash)
 			} else {
-				t.flows[old.key] = old.next
+				t.flows[old.hash] = old.next
 			}
 		} else {
-			t.flows[old.key] = nf
+			t.flows[old.hash] = nf
 		}
 		return
 	}
@@ -174,27 +207,38 @@ func (t *table) relink(old, nf *flow) {
 	}
 }
 
-// finish summarises a flow and hands it on.
+// finish marks a flow ended for good; the emitter summarises it and hands
+// it on in order.
 func (t *table) finish(f *flow) {
 	f.done = true
 	t.open--
-	fl := f.summary(t.file)
-	t.pat.observe(fl)
-	t.em.done(f.id, fl)
+	t.em.done(f)
+}
+
+// emit summarises a flow into the one event.Flow handed to the handler,
+// feeds the patterns, and recycles the flow.
+func (t *table) emit(f *flow) {
+	f.summary(t.file, &t.out)
+	t.pat.observe(&t.out, f)
+	t.handler(&t.out)
+	*f = flow{}
+	t.free = append(t.free, f)
 }
 
 // release hands on the ended connections that have settled.
 func (t *table) release() {
 	for t.closedHead < len(t.closed) {
-		f := t.closed[t.closedHead]
-		if !f.done {
+		c := t.closed[t.closedHead]
+		// A flow finished otherwise (a new SYN, eviction) may since have
+		// been recycled for another connection.
+		if f := c.f; f.id == c.id && !f.done {
 			if t.now-f.endTS <= t.settle && len(t.closed)-t.closedHead <= t.closedCap {
 				break
 			}
 			t.relink(f, nil)
 			t.finish(f)
 		}
-		t.closed[t.closedHead] = nil
+		t.closed[t.closedHead] = closedRef{}
 		t.closedHead++
 	}
 	if t.closedHead > 4096 && t.closedHead*2 > len(t.closed) {
@@ -253,21 +297,21 @@ func (t *table) flush() {
 // passed over, and handed on when it ends: the order is then by first
 // frame except for it, and memory stays bounded.
 type emitter struct {
-	out  func(*event.Flow)
+	out  func(*flow)
 	cap  int
 	base uint64
-	pend []*event.Flow
+	pend []*flow
 	head int
 }
 
 func (e *emitter) opened() { e.pend = append(e.pend, nil) }
 
-func (e *emitter) done(id uint64, fl *event.Flow) {
-	if id < e.base {
-		e.out(fl)
+func (e *emitter) done(f *flow) {
+	if f.id < e.base {
+		e.out(f)
 		return
 	}
-	e.pend[e.head+int(id-e.base)] = fl
+	e.pend[e.head+int(f.id-e.base)] = f
 	e.drain()
 }
 
@@ -289,9 +333,9 @@ func (e *emitter) drain() {
 }
 
 func (e *emitter) pop() {
-	if fl := e.pend[e.head]; fl != nil {
-		e.out(fl)
+	if f := e.pend[e.head]; f != nil {
 		e.pend[e.head] = nil
+		e.out(f)
 	}
 	e.head++
 	e.base++
