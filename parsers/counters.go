@@ -487,11 +487,11 @@ func parseProcNetSNMP(in *Input, r io.Reader) {
 		f := strings.Fields(rest)
 		if pending == nil || pending.group != group {
 			if pending != nil {
-				in.Errorf(pending.line, "%s header line has no value line after it", pending.group)
+				in.Errorf(pending.line, "%s header line has no value line after it", sysClip(pending.group))
 			}
 			if len(f) > 0 {
 				if _, err := sysValue(f[0]); err == nil {
-					in.Errorf(n, "%s value line has no header line before it", group)
+					in.Errorf(n, "%s value line has no header line before it", sysClip(group))
 					pending = nil
 					return
 				}
@@ -508,13 +508,13 @@ func parseProcNetSNMP(in *Input, r io.Reader) {
 		h := pending
 		pending = nil
 		if len(f) != len(h.names) {
-			in.Errorf(n, "%s has %d names on line %d but %d values", group, len(h.names), h.line, len(f))
+			in.Errorf(n, "%s has %d names on line %d but %d values", sysClip(group), len(h.names), h.line, len(f))
 			return
 		}
 		for i, w := range f {
 			v, err := sysValue(w)
 			if err != nil {
-				in.Errorf(n, "%s %s value %q is not a number", group, h.names[i], w)
+				in.Errorf(n, "%s %s value %q is not a number", sysClip(group), sysClip(h.names[i]), sysClip(w))
 				continue
 			}
 			// The value line is hundreds of numbers: the excerpt pairs
@@ -523,7 +523,7 @@ func parseProcNetSNMP(in *Input, r io.Reader) {
 		}
 	})
 	if pending != nil {
-		in.Errorf(pending.line, "%s header line has no value line after it", pending.group)
+		in.Errorf(pending.line, "%s header line has no value line after it", sysClip(pending.group))
 	}
 }
 
@@ -599,12 +599,12 @@ func parseNstat(in *Input, r io.Reader) {
 		}
 		v, err := sysValue(f[1])
 		if err != nil {
-			in.Errorf(n, "counter %s value %q is not a number", f[0], f[1])
+			in.Errorf(n, "counter %s value %q is not a number", sysClip(f[0]), sysClip(f[1]))
 			return
 		}
 		if len(f) == 3 {
 			if _, err := strconv.ParseFloat(f[2], 64); err != nil {
-				in.Errorf(n, "counter %s rate %q is not a number", f[0], f[2])
+				in.Errorf(n, "counter %s rate %q is not a number", sysClip(f[0]), sysClip(f[2]))
 			}
 		}
 		g, name := splitCounterName(f[0])
@@ -664,7 +664,7 @@ func parseSockstat(in *Input, r io.Reader) {
 		for i := 1; i+1 < len(f); i += 2 {
 			v, err := sysValue(f[i+1])
 			if err != nil {
-				in.Errorf(n, "%s %s value %q is not a number", proto, f[i], f[i+1])
+				in.Errorf(n, "%s %s value %q is not a number", sysClip(proto), sysClip(f[i]), sysClip(f[i+1]))
 				continue
 			}
 			c.add(n, text, group, f[i], v, false)

@@ -162,7 +162,7 @@ func parseProcLimits(in *Input, r io.Reader) {
 		soft, err1 := limitValue(f[len(f)-2])
 		hard, err2 := limitValue(f[len(f)-1])
 		if err1 != nil || err2 != nil {
-			in.Errorf(n, "limit values %q %q are not numbers or unlimited", f[len(f)-2], f[len(f)-1])
+			in.Errorf(n, "limit values %q %q are not numbers or unlimited", sysClip(f[len(f)-2]), sysClip(f[len(f)-1]))
 			return
 		}
 		res, _ := limitResource(strings.Join(f[:len(f)-2], " "))
@@ -219,7 +219,7 @@ func parsePrlimit(in *Input, r io.Reader) {
 		soft, err1 := limitValue(f[len(f)-2])
 		hard, err2 := limitValue(f[len(f)-1])
 		if err1 != nil || err2 != nil {
-			in.Errorf(n, "limit values %q %q are not numbers or unlimited", f[len(f)-2], f[len(f)-1])
+			in.Errorf(n, "limit values %q %q are not numbers or unlimited", sysClip(f[len(f)-2]), sysClip(f[len(f)-1]))
 			return
 		}
 		res, _ := limitResource(f[0])
@@ -351,7 +351,7 @@ func parseUlimit(in *Input, r io.Reader) {
 		}
 		v, err := limitValue(u.value)
 		if err != nil {
-			in.Errorf(n, "ulimit value %q is not a number or unlimited", u.value)
+			in.Errorf(n, "ulimit value %q is not a number or unlimited", sysClip(u.value))
 			return
 		}
 		in.Out.Limits = append(in.Out.Limits, shellLimit(in.Meta(n), s, u.resource, u.unit, v, hard))
@@ -436,7 +436,7 @@ func parseUlimitValue(in *Input, r io.Reader) {
 		seen = true
 		v, err := limitValue(s)
 		if err != nil {
-			in.Errorf(n, "ulimit value %q is not a number or unlimited", s)
+			in.Errorf(n, "ulimit value %q is not a number or unlimited", sysClip(s))
 			return
 		}
 		if res != "" {
@@ -495,10 +495,10 @@ func splitLimitsConf(line string) (domain, typ, item, value string, err error) {
 	}
 	domain, typ, item, value = f[0], f[1], f[2], f[3]
 	if typ != "soft" && typ != "hard" && typ != "-" {
-		return "", "", "", "", sysErrf("limit type %q is not soft, hard or -", typ)
+		return "", "", "", "", sysErrf("limit type %q is not soft, hard or -", sysClip(typ))
 	}
 	if _, ok := limitsConfItems[item]; !ok {
-		return "", "", "", "", sysErrf("unknown limit item %q", item)
+		return "", "", "", "", sysErrf("unknown limit item %q", sysClip(item))
 	}
 	return domain, typ, item, value, nil
 }
@@ -524,7 +524,7 @@ func parseLimitsConf(in *Input, r io.Reader) {
 			v, err = limitValue(value)
 		}
 		if err != nil {
-			in.Errorf(n, "limit value %q of %s is not a number or unlimited", value, item)
+			in.Errorf(n, "limit value %q of %s is not a number or unlimited", sysClip(value), item)
 			return
 		}
 		l := event.Limit{Meta: in.Meta(n), Text: s, Resource: item, Soft: v, Hard: v,
@@ -669,7 +669,7 @@ func parseSystemd(in *Input, r io.Reader) {
 			soft, err1 := systemdValue(res, softS)
 			hard, err2 := systemdValue(res, hardS)
 			if err1 != nil || err2 != nil {
-				in.Errorf(n, "systemd limit %q is not a number, a size or infinity", v)
+				in.Errorf(n, "systemd limit %q is not a number, a size or infinity", sysClip(v))
 				return
 			}
 			rec.soft, rec.hard, rec.line, rec.domain, rec.text = soft, hard, n, domain, []string{s}
@@ -677,7 +677,7 @@ func parseSystemd(in *Input, r io.Reader) {
 		}
 		val, err := systemdValue(res, v)
 		if err != nil {
-			in.Errorf(n, "systemd limit %q is not a number or infinity", v)
+			in.Errorf(n, "systemd limit %q is not a number or infinity", sysClip(v))
 			return
 		}
 		if m[3] != "" {
@@ -718,7 +718,7 @@ func systemdValue(res, s string) (int64, error) {
 	if mul, ok := systemdSizeSuffix[s[len(s)-1]]; ok && res != "cpu" && res != "rttime" {
 		n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
 		if err != nil || n < 0 || n > (1<<62)/mul {
-			return 0, sysErrf("bad size %q", s)
+			return 0, sysErrf("bad size %q", sysClip(s))
 		}
 		return n * mul, nil
 	}
@@ -732,7 +732,7 @@ func systemdValue(res, s string) (int64, error) {
 		}
 		return us, nil
 	}
-	return 0, sysErrf("bad value %q", s)
+	return 0, sysErrf("bad value %q", sysClip(s))
 }
 
 var systemdTimeUnits = map[string]int64{
@@ -750,12 +750,12 @@ func systemdTimespanUS(s string) (int64, error) {
 	for strings.TrimSpace(rest) != "" {
 		m := reSystemdSpan.FindStringSubmatch(rest)
 		if m == nil {
-			return 0, sysErrf("bad time span %q", s)
+			return 0, sysErrf("bad time span %q", sysClip(s))
 		}
 		mul, ok := systemdTimeUnits[m[2]]
 		n, err := strconv.ParseInt(m[1], 10, 64)
 		if !ok || err != nil || n > (1<<62)/mul {
-			return 0, sysErrf("bad time span %q", s)
+			return 0, sysErrf("bad time span %q", sysClip(s))
 		}
 		total += n * mul
 		rest = rest[len(m[0]):]

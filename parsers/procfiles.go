@@ -85,7 +85,7 @@ func parseProcStatus(in *Input, r io.Reader) {
 		}
 		i, err := strconv.Atoi(v)
 		if err != nil || i < 0 {
-			in.Errorf(n, "%s %q is not a count", k, v)
+			in.Errorf(n, "%s %q is not a count", k, sysClip(v))
 			return
 		}
 		*dst = i
@@ -136,7 +136,7 @@ func parseProcStat(in *Input, r io.Reader) {
 		}
 		sec, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || sec <= 0 || sec > 1<<40 {
-			in.Errorf(n, "btime %q is not seconds since the epoch", f[1])
+			in.Errorf(n, "btime %q is not seconds since the epoch", sysClip(f[1]))
 			return
 		}
 		in.Out.Clocks = append(in.Out.Clocks, event.Clock{
@@ -182,7 +182,7 @@ func parseFileNr(in *Input, r io.Reader) {
 		for i, w := range f {
 			v, err := sysValue(w)
 			if err != nil {
-				in.Errorf(n, "file-nr %s %q is not a number", fileNrNames[i], w)
+				in.Errorf(n, "file-nr %s %q is not a number", fileNrNames[i], sysClip(w))
 				continue
 			}
 			c.add(n, text, "file-nr", fileNrNames[i], v, false)

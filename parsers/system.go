@@ -178,3 +178,12 @@ func (c *sysCounters) add(line int, text, group, name string, v int64, cumulativ
 
 // sysErrf is fmt.Errorf for the messages of this group's parsers.
 func sysErrf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// sysClip shortens what an error quotes from the file: a bad value can be
+// a megabyte long.
+func sysClip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

@@ -355,3 +355,52 @@ func sysCheckRecs(t *testing.T, in *Input, want []string) {
 		t.Errorf("got:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
 }
+
+// TestSystemHostileInput puts a NUL-and-invalid-UTF-8 line, a 10 MB line,
+// a 100 KB token and a line cut without its newline around good lines of
+// each format: the
+// good lines before and after still count, the bad ones are reported at
+// their line.
+func TestSystemHostileInput(t *testing.T) {
+	good := map[string][2]string{
+		"proc-limits":    {"Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n", "Max processes             9                    99                   processes\r\n"},
+		"prlimit":        {"RESOURCE DESCRIPTION SOFT HARD UNITS\nNOFILE max number of open files 1024 4096 files\n", "NPROC max number of processes 9 99 processes\r\n"},
+		"ulimit":         {"open files                      (-n) 1024\n", "max user processes              (-u) 4096\r\n"},
+		"limits-conf":    {"*  soft  nofile  1024\n", "*  hard  nofile  4096\r\n"},
+		"systemd-limits": {"LimitNOFILE=4096\n", "LimitNPROC=99\r\n"},
+		"sysctl":         {"net.core.somaxconn = 128\n", "vm.swappiness = 60\r\n"},
+		"netstat-s":      {"Tcp:\n    5 resets sent\n", "TcpExt:\n    3 times the listen queue of a socket overflowed\r\n"},
+		"proc-net-snmp":  {"Tcp: OutRsts\nTcp: 5\n", "TcpExt: ListenOverflows\r\nTcpExt: 3\r\n"},
+		"nstat":          {"#kernel\nTcpOutRsts 5 0.0\n", "TcpExtListenOverflows 3 0.0\r\n"},
+		"sockstat":       {"TCP: inuse 1\n", "UDP: inuse 2\r\n"},
+		"proc-status":    {"Name:\ta\nUmask:\t0022\nPid:\t1\n", "Name:\tb\r\nPid:\t2\r\n"},
+		"proc-stat":      {"cpu  1 2 3 4\nbtime 1700000000\n", "btime 1700000001\r\n"},
+	}
+	long := strings.Repeat("9", 10<<20)
+	for _, p := range systemParsers {
+		t.Run(p.Kind, func(t *testing.T) {
+			g, ok := good[p.Kind]
+			text := g[0] + "\x00\xff\xfe \x80garbage\n" + long + "\n" + strings.Repeat("\xfe", 100<<10) + " x 1\n" + g[1] + "cut mid-li"
+			in := parseText(t, p, "hostile.txt", text)
+			checkRefs(t, in)
+			errs := errorStrings(in)
+			for _, e := range errs {
+				if !strings.HasPrefix(e, "hostile.txt:") {
+					t.Errorf("error without position: %.80s", e)
+				}
+				if len(e) > 300 {
+					t.Errorf("error of %d bytes quotes too much of the file: %.80s", len(e), e)
+				}
+			}
+			if !ok {
+				return // bare value files: only no panic and positioned errors
+			}
+			if !strings.Contains(strings.Join(errs, "\n"), "line too long") {
+				t.Errorf("10 MB line not reported: %q", errs)
+			}
+			if n := in.Out.Records() - len(in.Out.CounterSets); n < 2 {
+				t.Errorf("%d records, want those of the good lines before and after the bad ones:\n%s", n, strings.Join(sysRecs(in), "\n"))
+			}
+		})
+	}
+}
