@@ -254,7 +254,11 @@ func timeline(ev *event.Evidence, res analyzers.Result) []Entry {
 	}
 	for _, f := range res.Findings {
 		for _, e := range f.Evidence {
-			add(e.Time, f.Host, e.Ref, e.Text)
+			text := e.Text
+			if text == "" {
+				text = e.Note
+			}
+			add(e.Time, f.Host, e.Ref, text)
 		}
 	}
 	// Equal times keep the order they were added in (deterministic: logs
