@@ -521,3 +521,33 @@ func (k *socketSink) flush(out *event.Evidence) {
 	}
 	k.chunks, k.n = nil, 0
 }
+
+// slabs hand out owners and timers from shared blocks: one allocation per
+// thousand sockets instead of two per socket. A block lives as long as any
+// socket of it does, which is as long as the evidence.
+type slabs struct {
+	owners []event.Owner
+	timers []event.Timer
+}
+
+const slabSize = 1024
+
+// owner returns an empty slice with room for one owner; appending a second
+// owner moves the slice out of the block.
+func (b *slabs) owner() []event.Owner {
+	if len(b.owners) == cap(b.owners) {
+		b.owners = make([]event.Owner, 0, slabSize)
+	}
+	n := len(b.owners)
+	b.owners = b.owners[:n+1]
+	return b.owners[n:n:n+1]
+}
+
+// timer returns a zero timer.
+func (b *slabs) timer() *event.Timer {
+	if len(b.timers) == cap(b.timers) {
+		b.timers = make([]event.Timer, 0, slabSize)
+	}
+	b.timers = b.timers[:len(b.timers)+1]
+	return &b.timers[len(b.timers)-1]
+}

@@ -87,6 +87,7 @@ type ssTable struct {
 	snap int // index of the current snapshot in in.Out.Snapshots, -1 before one
 	n    int // sockets in the current snapshot
 	out  socketSink
+	slab slabs
 
 	header   bool // the current snapshot had a header line
 	netid    bool // rows start with a Netid column
@@ -192,15 +193,14 @@ func (t *ssTable) row(n int, line []byte) {
 		t.in.Errorf(n, "bad queue sizes %.20q %.20q", rq, sq)
 		return
 	}
+	// Fill the new (zero) socket field by field: a composite literal
+	// would be built aside and copied in with write barriers.
 	s := t.out.next()
-	*s = event.Socket{
-		Meta:     t.in.Meta(n),
-		Snapshot: t.snap,
-		State:    state,
-		RecvQ:    recvQ,
-		SendQ:    sendQ,
-		UID:      -1,
-	}
+	s.Meta = t.in.Meta(n)
+	s.Snapshot = t.snap
+	s.State = state
+	s.RecvQ, s.SendQ = recvQ, sendQ
+	s.UID = -1
 	if !t.fill(s, n, line, pos, netid) {
 		t.out.drop()
 		return
@@ -305,31 +305,52 @@ func (t *ssTable) extras(s *event.Socket, b []byte, n int) {
 		for pos < len(b) && isSpace(b[pos]) {
 			pos++
 		}
-		start, depth, quoted := pos, 0, false
-		for pos < len(b) {
-			c := b[pos]
-			switch {
-			case quoted:
-				quoted = c != '"'
-			case c == '"':
-				quoted = true
-			case c == '(':
-				depth++
-			case c == ')':
-				if depth > 0 {
-					depth--
-				}
-			case depth == 0 && isSpace(c):
-				goto done
-			}
-			pos++
-		}
-	done:
-		if pos == start {
+		if pos >= len(b) {
 			return
+		}
+		start := pos
+		pos += tokenEnd(b[pos:])
+		for pos < len(b) && !balanced(b[start:pos]) {
+			pos++
+			pos += tokenEnd(b[pos:])
 		}
 		t.extra(s, b[start:pos], n)
 	}
+}
+
+// tokenEnd returns the length of b's first run of non-blank bytes.
+func tokenEnd(b []byte) int {
+	end := bytes.IndexByte(b, ' ')
+	if end < 0 {
+		end = len(b)
+	}
+	if tab := bytes.IndexByte(b[:end], '\t'); tab >= 0 {
+		end = tab
+	}
+	return end
+}
+
+// balanced reports a token with its quotes and parentheses closed.
+func balanced(tok []byte) bool {
+	if bytes.IndexByte(tok, '(') < 0 && bytes.IndexByte(tok, '"') < 0 {
+		return true
+	}
+	depth, quoted := 0, false
+	for _, c := range tok {
+		switch {
+		case quoted:
+			quoted = c != '"'
+		case c == '"':
+			quoted = true
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return depth == 0 && !quoted
 }
 
 func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
@@ -340,14 +361,17 @@ func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
 	key, val := tok[:k], tok[k+1:]
 	switch string(key) {
 	case "users":
-		owners, ok := parseSSUsers(val, &t.it)
+		var ok bool
+		if s.Owners == nil {
+			s.Owners = t.slab.owner()
+		}
+		s.Owners, ok = parseSSUsers(s.Owners, val, &t.it)
 		if !ok {
 			t.in.Errorf(n, "bad users field %.120q", tok)
 		}
-		s.Owners = append(s.Owners, owners...)
 	case "timer":
-		tm, ok := parseSSTimer(val, &t.it)
-		if !ok {
+		tm := t.slab.timer()
+		if !parseSSTimer(tm, val, &t.it) {
 			t.in.Errorf(n, "bad timer %.80q", tok)
 		}
 		s.Timer = tm
@@ -391,14 +415,14 @@ func setInfo(s *event.Socket, k, v string) {
 	s.Info[k] = v
 }
 
-// parseSSUsers reads the value of users:(("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)),
-// and the older users:(("sshd",1234,3)) without the key names.
-func parseSSUsers(v []byte, it *interner) ([]event.Owner, bool) {
+// parseSSUsers appends to out the owners in the value of
+// users:(("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)), or of the older
+// users:(("sshd",1234,3)) without the key names.
+func parseSSUsers(out []event.Owner, v []byte, it *interner) ([]event.Owner, bool) {
 	if len(v) < 2 || v[0] != '(' {
-		return nil, false
+		return out, false
 	}
 	v = v[1:]
-	out := make([]event.Owner, 0, 1)
 	for {
 		if len(v) > 0 && v[0] == ',' {
 			v = v[1:]
@@ -451,29 +475,29 @@ func parseSSUsers(v []byte, it *interner) ([]event.Owner, bool) {
 	}
 }
 
-// parseSSTimer reads the value of timer:(keepalive,115min,0); Raw keeps it
-// as printed, "(keepalive,115min,0)". A timer that cannot be fully read is
-// still returned with its name and raw text.
-func parseSSTimer(v []byte, it *interner) (*event.Timer, bool) {
-	tm := &event.Timer{Raw: it.get(v)}
+// parseSSTimer reads into tm the value of timer:(keepalive,115min,0); Raw
+// keeps it as printed, "(keepalive,115min,0)". A timer that cannot be fully
+// read still gets its name and raw text.
+func parseSSTimer(tm *event.Timer, v []byte, it *interner) bool {
+	tm.Raw = it.get(v)
 	v = bytes.TrimSuffix(bytes.TrimPrefix(v, []byte("(")), []byte(")"))
 	name, rest, _ := bytes.Cut(v, []byte{','})
 	exp, retr, _ := bytes.Cut(rest, []byte{','})
 	tm.Name = it.get(name)
 	if len(name) == 0 {
-		return tm, false
+		return false
 	}
 	d, ok := parseSSDuration(exp)
 	if !ok {
-		return tm, false
+		return false
 	}
 	tm.Expires = d
 	r, ok := parseUint(retr)
 	if !ok || r > 1<<31 {
-		return tm, false
+		return false
 	}
 	tm.Retrans = int(r)
-	return tm, true
+	return true
 }
 
 // parseSSCommand reads the recorded ss command line for what the table
