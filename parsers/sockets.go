@@ -540,7 +540,7 @@ func (b *slabs) owner() []event.Owner {
 	}
 	n := len(b.owners)
 	b.owners = b.owners[:n+1]
-	return b.owners[n:n:n+1]
+	return b.owners[n : n : n+1]
 }
 
 // timer returns a zero timer.
