@@ -3,6 +3,8 @@ package parsers
 import (
 	"bytes"
 	"io"
+	"net/netip"
+	"strings"
 
 	"github.com/netmortem/netmortem/parsers/event"
 )
@@ -93,6 +95,7 @@ type netstatTable struct {
 	header                                bool
 
 	filteredCmd bool
+	wide        bool // -W, --wide, -T, --notrim: addresses are never cut
 	out         socketSink
 }
 
@@ -101,8 +104,18 @@ func parseNetstat(in *Input, r io.Reader) {
 	t := &netstatTable{in: in, snap: -1, filteredCmd: grep}
 	if i := toolIndex(words, "netstat"); i >= 0 {
 		for _, w := range words[i+1:] {
-			if len(w) > 1 && w[0] == '-' && w[1] != '-' && bytes.IndexByte([]byte(w), 'l') >= 0 {
-				t.filteredCmd = true // -l: listening sockets only
+			switch {
+			case w == "--wide" || w == "--notrim":
+				t.wide = true
+			case w == "--listening":
+				t.filteredCmd = true
+			case len(w) > 1 && w[0] == '-' && w[1] != '-':
+				if strings.ContainsRune(w, 'l') {
+					t.filteredCmd = true // -l: listening sockets only
+				}
+				if strings.ContainsAny(w, "WT") {
+					t.wide = true
+				}
 			}
 		}
 	}
@@ -248,6 +261,10 @@ func (t *netstatTable) inetRow(n int, line []byte) {
 		t.in.Errorf(n, "bad foreign address %.60q", get(4))
 		return
 	}
+	if !t.wide {
+		netstatTruncated(&s.Local, get(3))
+		netstatTruncated(&s.Remote, get(4))
+	}
 	rest := sp[5:]
 	// The timer comes last: "keepalive (7176.33/0/0)".
 	if t.timer && len(rest) >= 2 {
@@ -318,6 +335,20 @@ func (t *netstatTable) inetRow(n int, line []byte) {
 	t.out.add(s)
 	t.n++
 }
+
+// netstatTruncated undoes a numeric IPv6 address that may have been cut:
+// without -W, netstat shortens the address so that address:port fits 23
+// columns, and a cut IPv6 address can still read as a valid, wrong one
+// (fe80::a00:27ff:fe4e:66a1 -> fe80::a00:27ff:fe4e:66). An IPv4 address
+// always fits; a field shorter than the column was not cut.
+func netstatTruncated(e *event.Endpoint, field []byte) {
+	if len(field) == netstatAddrWidth && e.Addr.Is6() {
+		e.Host, e.Addr = string(field[:bytes.LastIndexByte(field, ':')]), netip.Addr{}
+	}
+}
+
+// netstatAddrWidth is the address column of netstat without -W.
+const netstatAddrWidth = 23
 
 // parseNetstatProgram reads "1234/nginx: worker" or "-". ok is false when b
 // does not look like the column.

@@ -51,6 +51,28 @@ var netstatTests = []sockTest{
 		},
 	},
 	{
+		name: "IPv6 addresses cut to the column are kept as text",
+		in: "# cmd: netstat -ant\n" +
+			"Proto Recv-Q Send-Q Local Address           Foreign Address         State\n" +
+			"tcp6       0      0 fe80::a00:27ff:fe4e::22 fe80::a00:27ff:fe4:5000 ESTABLISHED\n" +
+			"tcp6       0      0 2001:db8::1:443         2001:db8::2:51000       ESTABLISHED\n",
+		want: []string{
+			`snapshot 2 netstat n=2 filtered=false cmd="netstat -ant"`,
+			`3 s0 tcp6 ESTABLISHED fe80::a00:27ff:fe4e::22 fe80::a00:27ff:fe4:5000 q=0/0`,
+			`4 s0 tcp6 ESTABLISHED [2001:db8::1]:443 [2001:db8::2]:51000 q=0/0`,
+		},
+	},
+	{
+		name: "wide output is never cut",
+		in: "# cmd: netstat -W -ant\n" +
+			"Proto Recv-Q Send-Q Local Address           Foreign Address         State\n" +
+			"tcp6       0      0 fe80::a00:27ff:fe4:5000 2001:db8::2:51000       ESTABLISHED\n",
+		want: []string{
+			`snapshot 2 netstat n=1 filtered=false cmd="netstat -W -ant"`,
+			`3 s0 tcp6 ESTABLISHED [fe80::a00:27ff:fe4]:5000 [2001:db8::2]:51000 q=0/0`,
+		},
+	},
+	{
 		name: "user names wider than their column",
 		in: "Proto Recv-Q Send-Q Local Address           Foreign Address         State       User       Inode      PID/Program name    \n" +
 			"tcp        0      0 localhost:domain        0.0.0.0:*               LISTEN      systemd-resolve 26985      893/systemd-resolve \n" +
