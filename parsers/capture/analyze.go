@@ -139,7 +139,7 @@ func Analyze(r io.Reader, opt Options, h Handler) Stats {
 }
 
 // batchSize is how many TCP segments the reader hands the table at once.
-const batchSize = 512
+const batchSize = 4096
 
 type batch struct {
 	pk     []packet
