@@ -195,13 +195,13 @@ func flowsFile(opts *flowsOptions, path string, w flowsWriter) (ok bool, err err
 // time, while the capture is still being read: on a large capture the
 // output costs little more than the analysis.
 type flowSink struct {
-	w     flowsWriter
-	file  string
-	cur   []event.Flow
-	full  chan []event.Flow
-	free  chan []event.Flow
-	done  chan struct{}
-	err   error
+	w    flowsWriter
+	file string
+	cur  []event.Flow
+	full chan []event.Flow
+	free chan []event.Flow
+	done chan struct{}
+	err  error
 }
 
 const sinkBatch = 1024
@@ -411,8 +411,8 @@ func (f *flowFilter) matchEvent(e *event.PacketEvent) bool {
 
 // flowsTable renders the connections as a table once all are read.
 type flowsTable struct {
-	out    io.Writer
-	multi  bool
+	out      io.Writer
+	multi    bool
 	rows     [][]string
 	patterns [][]string
 }
