@@ -424,7 +424,89 @@ var logSigs = map[string][]string{
 }
 
 func sigLogs(ev *event.Evidence, host, mech string) []event.LogEvent {
-	return Logs(ev, host, logSigs[mech]...)
+	return dedupKernelLogs(Logs(ev, host, logSigs[mech]...))
+}
+
+// dedupKernelLogs keeps one copy of the kernel's messages: dmesg, dmesg
+// -T, journalctl -k and /var/log/messages of one host all read the same
+// ring, so a bundle often holds each line three times. Per signature, the
+// files with the most lines are kept, and another file only when its span
+// of time does not overlap theirs (a rotated log); a span that is unknown
+// overlaps everything. Application logs are kept whole.
+func dedupKernelLogs(ls []event.LogEvent) []event.LogEvent {
+	type file struct {
+		name       string
+		sig        string
+		lines      []event.LogEvent
+		n          int
+		start, end time.Time
+		known      bool
+	}
+	files := map[string]*file{}
+	var names []string
+	var out []event.LogEvent
+	for _, l := range ls {
+		if l.Source == "app" {
+			out = append(out, l)
+			continue
+		}
+		k := l.Signature + "\x00" + l.Ref.File
+		f := files[k]
+		if f == nil {
+			f = &file{name: l.Ref.File, sig: l.Signature, known: true}
+			files[k] = f
+			names = append(names, k)
+		}
+		f.lines = append(f.lines, l)
+		f.n += max(l.Count, 1)
+		switch {
+		case l.Time.IsZero():
+			f.known = false
+		case f.start.IsZero() || l.Time.Before(f.start):
+			f.start = l.Time
+		}
+		if l.Time.After(f.end) {
+			f.end = l.Time
+		}
+	}
+	if len(files) <= 1 {
+		return ls
+	}
+	order := make([]*file, 0, len(names))
+	for _, k := range names {
+		order = append(order, files[k])
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i].n != order[j].n {
+			return order[i].n > order[j].n
+		}
+		return order[i].name < order[j].name
+	})
+	var kept []*file
+	for _, f := range order {
+		copyOf := false
+		for _, k := range kept {
+			if k.sig == f.sig && (!k.known || !f.known || !(f.end.Before(k.start) || f.start.After(k.end))) {
+				copyOf = true
+				break
+			}
+		}
+		if !copyOf {
+			kept = append(kept, f)
+			out = append(out, f.lines...)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Time.IsZero() != b.Time.IsZero() {
+			return !a.Time.IsZero()
+		}
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.Ref.Less(b.Ref)
+	})
+	return out
 }
 
 // logsWindow spans the log events' times.

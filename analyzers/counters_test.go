@@ -322,3 +322,30 @@ func TestSnapSocketTextProc(t *testing.T) {
 		}
 	}
 }
+
+func TestDedupKernelLogs(t *testing.T) {
+	b := newKB("h")
+	line := "TCP: time wait bucket table overflow"
+	// The same three messages in dmesg, dmesg -T and the journal, one of
+	// them standing for 29 suppressed ones.
+	for _, f := range []string{"dmesg.txt", "dmesg-T.txt", "journalctl-k.txt"} {
+		b.log(f, "tw-bucket-overflow", line, kbT0, 1)
+		b.log(f, "tw-bucket-overflow", line, kbT0.Add(time.Second), 30)
+		b.log(f, "tw-bucket-overflow", line, kbT0.Add(2*time.Second), 1)
+	}
+	// A rotated log from the day before adds its own.
+	b.log("messages.1", "tw-bucket-overflow", line, kbT0.Add(-24*time.Hour), 1)
+	// Application lines are never copies.
+	b.log("app.log", "tw-bucket-overflow", line, kbT0, 1)
+	b.ev.Logs[len(b.ev.Logs)-1].Source = "app"
+	for i := range b.ev.Logs[:len(b.ev.Logs)-1] {
+		b.ev.Logs[i].Source = "dmesg"
+	}
+	got := sigLogs(&b.ev, "h", "tw-bucket-overflow")
+	if n := countLogs(got); n != 32+1+1 {
+		t.Errorf("counted %d overflows, want 34 (32 in one ring copy, 1 rotated, 1 app line)", n)
+	}
+	if got[0].Ref.File != "messages.1" {
+		t.Errorf("not in time order: first is %s", got[0].Ref)
+	}
+}

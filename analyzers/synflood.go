@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/netmortem/netmortem/parsers/event"
@@ -16,6 +17,8 @@ var (
 		"rise of TcpExt TCPReqQFullDoCookies + TCPReqQFullDrop (else SyncookiesSent) between two counter sets that shows the SYN queue overflowed")
 	synRecvRatio = threshold("syn-flood.synrecv-ratio", 0.9,
 		"SYN_RECV sockets on one port / the listener's backlog at or above which its SYN queue is full (since Linux 4.4 the SYN queue is bounded by the listen backlog)")
+	synFloodSources = threshold("syn-flood.flood-sources", 100,
+		"distinct source addresses of half-open connections (capture) or SYN_RECV sockets at or above which the SYNs look like a flood rather than a burst of the usual clients")
 	synRecvMin = threshold("syn-flood.min-synrecv", 256,
 		"SYN_RECV sockets on one port reported as a pile when no backlog is known (ss prints it as a listener's Send-Q); a handful is normal on any busy server")
 )
@@ -51,7 +54,7 @@ the listeners.`,
 func runSYNFlood(p *Pass) error {
 	ev := p.Evidence
 	for _, host := range Hosts(ev) {
-		logs := sigLogs(ev, host, "syn-flood")
+		logs, foreign := splitForeignSYNLogs(ev, host, sigLogs(ev, host, "syn-flood"))
 		lines := countLogs(logs)
 		cookies, hasCookies := bestDelta(ev, host, "TcpExt TCPReqQFullDoCookies")
 		drops, hasDrops := bestDelta(ev, host, "TcpExt TCPReqQFullDrop")
@@ -69,6 +72,10 @@ func runSYNFlood(p *Pass) error {
 		byPile := hasPile && pile.full(p.Config)
 		if !byLog && !byCounter && !byPile {
 			var why []string
+			if len(foreign) > 0 {
+				why = append(why, fmt.Sprintf("%d kernel line(s) report possible SYN flooding on port %s, where this host has no listener in its socket tables (%s): another network namespace or container sharing the kernel logged them",
+					countLogs(foreign), strings.Join(logPorts(foreign), ", "), foreign[0].Ref))
+			}
 			if hasPile {
 				why = append(why, fmt.Sprintf("at most %d SYN_RECV sockets on port %d (%s)", pile.n, pile.port, pile.limitText()))
 			}
@@ -81,15 +88,25 @@ func runSYNFlood(p *Pass) error {
 				}
 			}
 			if len(why) > 0 {
-				p.RuleOut(host, "%s, and no kernel line reports possible SYN flooding", strings.Join(why, "; "))
+				tail := ", and no kernel line reports possible SYN flooding"
+				if len(foreign) > 0 {
+					tail = ""
+				}
+				p.RuleOut(host, "%s%s", strings.Join(why, "; "), tail)
 			}
 			continue
 		}
 
 		f := Finding{Host: host, Title: "SYN queue overflowing (possible SYN flood)"}
-		if synOnFullListener(ev, host, p.Config, somax, hasSomax, logs, pile, hasPile) {
+		behindAccept := synOnFullListener(ev, host, p.Config, somax, hasSomax, logs, pile, hasPile)
+		if behindAccept {
 			f.CausedBy = []string{"accept-queue-overflow"}
 		}
+		floodLike := float64(sources) >= p.Config.Get(synFloodSources) || float64(pile.sources) >= p.Config.Get(synFloodSources)
+		// The SYN queue is bounded by the same backlog as the accept
+		// queue: when that one is full on this listener and nothing looks
+		// like a flood, the cookies are its consequence, not an attack.
+		consequence := behindAccept && !floodLike && p.Prior("accept-queue-overflow", host) != nil
 		var parts []string
 		mech := 0
 		dropping := drops.Delta > 0
@@ -145,7 +162,19 @@ func runSYNFlood(p *Pass) error {
 				Text: fmt.Sprintf("%s -> %s SYN", fl.Src, fl.Dst),
 				Note: fmt.Sprintf("%d half-open connection(s) (SYN answered, no ACK) from %d source address(es), %s", half, sources, kind)})
 		}
+		if len(foreign) > 0 {
+			f.Missing = append(f.Missing, fmt.Sprintf("%d kernel line(s) name port %s, where this host has no listener: left out as another namespace's", countLogs(foreign), strings.Join(logPorts(foreign), ", ")))
+		}
+		if half == 0 && len(ev.Flows) == 0 {
+			f.Missing = append(f.Missing, "no capture in bundle: could not count the sources of the SYNs to tell a flood from a burst (collect: tcpdump -i any -s 128 -w cap.pcap 'tcp[tcpflags] & tcp-syn != 0')")
+		}
 		switch {
+		case consequence:
+			f.Severity = Info
+			f.Title = "SYN queue full behind a full accept queue (not a flood)"
+			if dropping {
+				parts = append(parts, "SYNs are being dropped")
+			}
 		case dropping:
 			f.Severity = High
 			parts = append(parts, "SYNs are being dropped")
@@ -154,7 +183,19 @@ func runSYNFlood(p *Pass) error {
 		}
 		f.Confidence = confidenceOf(mech, byLog || byCounter, false)
 		f.Window = evidenceWindow(f.Evidence)
-		f.Summary = strings.Join(parts, "; ") + ". The SYN queue was full: the kernel answers with SYN cookies (losing TCP options) or drops SYNs. The message is printed for any overflow: a flood, a burst, or an accept queue that stopped draining."
+		if consequence {
+			f.Summary = strings.Join(parts, "; ") + ". The listener's SYN queue is bounded by the same backlog as its accept queue, which is full: SYN cookies (or drops) follow from accept-queue-overflow; the SYNs come from the usual clients, not a flood."
+		} else {
+			f.Summary = strings.Join(parts, "; ") + ". The SYN queue was full: the kernel answers with SYN cookies (losing TCP options) or drops SYNs. The message is printed for any overflow: a flood, a burst, or an accept queue that stopped draining."
+		}
+		if consequence {
+			f.Remediation = []string{
+				"Fix the accept queue first (see accept-queue-overflow): the SYN queue shares its backlog, and drains when the application accepts fast enough.",
+				"Keep net.ipv4.tcp_syncookies=1 meanwhile, so that a full SYN queue degrades to cookies instead of drops.",
+			}
+			p.Report(f)
+			continue
+		}
 		f.Remediation = []string{
 			"Immediate: tell a flood from a burst: count SYN_RECV per source (ss -tn state syn-recv | awk '{print $4}' | sort | uniq -c | sort -rn | head); a flood from many spoofed sources belongs upstream (provider scrubbing, SYN proxy).",
 			"Keep net.ipv4.tcp_syncookies=1 so that a full queue degrades to cookies instead of drops.",
@@ -169,6 +210,7 @@ func runSYNFlood(p *Pass) error {
 type synPile struct {
 	count   stateCount
 	n       int64
+	sources int // distinct remote addresses
 	port    uint16
 	backlog int64
 	how     string // where backlog came from
@@ -220,6 +262,11 @@ func synRecvPile(ev *event.Evidence, host string, somax int64, hasSomax bool) (s
 			ss := byPort[port]
 			c := synPile{n: int64(len(ss)), port: port,
 				count: stateCount{Snap: snap, N: int64(len(ss)), Sample: ss[0], Citable: citable(snap.Source)}}
+			remotes := map[netip.Addr]bool{}
+			for _, s := range ss {
+				remotes[s.Remote.IP()] = true
+			}
+			c.sources = len(remotes)
 			switch {
 			case backlog[port] > 0:
 				c.backlog, c.how = backlog[port], "the listener's Send-Q"
@@ -276,7 +323,11 @@ func logPorts(ls []event.LogEvent) []string {
 		if port == "" {
 			if _, rest, ok := strings.Cut(l.Text, " on port "); ok {
 				if w := strings.Fields(rest); len(w) > 0 {
+					// "80.", "0.0.0.0:8080.", "[::1]:8080."
 					port = strings.TrimRight(w[0], ".,")
+					if i := strings.LastIndexByte(port, ':'); i >= 0 {
+						port = port[i+1:]
+					}
 				}
 			}
 		}
@@ -309,6 +360,64 @@ func synOnFullListener(ev *event.Evidence, host string, cfg *Config, somax int64
 			if p == fmt.Sprint(l.sock.Local.Port) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// splitForeignSYNLogs sets aside the SYN flooding lines that name a port
+// this host has no listener on, when its socket tables would show every
+// listener: the kernel log is shared by every network namespace and
+// container of a kernel, so a copy of it collected for one of them holds
+// the others' lines too.
+func splitForeignSYNLogs(ev *event.Evidence, host string, logs []event.LogEvent) (own, foreign []event.LogEvent) {
+	ports, known := listeningPorts(ev, host)
+	if !known {
+		return logs, nil
+	}
+	for _, l := range logs {
+		ps := logPorts([]event.LogEvent{l})
+		if len(ps) == 1 {
+			if n, err := strconv.Atoi(ps[0]); err == nil && !ports[uint16(n)] {
+				foreign = append(foreign, l)
+				continue
+			}
+		}
+		own = append(own, l)
+	}
+	return own, foreign
+}
+
+// listeningPorts returns the ports host listens on, and whether its
+// socket tables list every listener: an unfiltered ss or netstat run with
+// -a or -l.
+func listeningPorts(ev *event.Evidence, host string) (map[uint16]bool, bool) {
+	snaps, socks := SnapshotSockets(ev, host)
+	ports := map[uint16]bool{}
+	known := false
+	for i, snap := range snaps {
+		for _, s := range socks[i] {
+			if s.State == event.StateListen && isTCP(s) {
+				ports[s.Local.Port] = true
+			}
+		}
+		if !snap.Filtered && (snap.Source == "ss" || snap.Source == "netstat") && listsListeners(snap.Command) {
+			known = true
+		}
+	}
+	return ports, known
+}
+
+// listsListeners says whether an ss or netstat command line shows
+// listening sockets (-a, -l, --all, --listening in any short-flag group).
+func listsListeners(cmd string) bool {
+	for _, w := range strings.Fields(cmd) {
+		switch {
+		case w == "--all" || w == "--listening":
+			return true
+		case strings.HasPrefix(w, "--"):
+		case strings.HasPrefix(w, "-") && strings.ContainsAny(w, "al"):
+			return true
 		}
 	}
 	return false

@@ -108,17 +108,61 @@ func TestSYNFlood(t *testing.T) {
 }
 
 // A stalled accept queue fills the SYN queue too: the SYN flood message is
-// then its symptom.
-func TestSYNFloodCausedByAcceptQueue(t *testing.T) {
-	b := newKB("server")
-	b.log("dmesg.txt", "syn-flood", "TCP: request_sock_TCP: Possible SYN flooding on port 8080. Sending cookies.", kbT0, 1)
-	s := b.snap("ss.txt", "ss", kbT0)
-	b.socks(s, 1, event.StateListen, 129, 128, "*:8080", "*:*")
-	_, above := b.run(t)
-	kbCheck(t, above, map[string]Severity{"syn-flood": Medium, "accept-queue-overflow": Medium})
-	if f := above["syn-flood"]; f.RootCause || len(f.CausedBy) != 1 {
-		t.Errorf("syn-flood root %v caused by %v", f.RootCause, f.CausedBy)
+// then its consequence (info, linked), unless the SYNs look like a flood.
+func TestSYNFloodBehindAcceptQueue(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		sources int
+		sev     Severity
+	}{{"the usual clients: a consequence", 1, Info}, {"many sources: a flood as well", 150, Medium}} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newKB("server")
+			b.log("dmesg.txt", "syn-flood", "TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:8080. Sending cookies.", kbT0, 1)
+			s := b.snap("ss.txt", "ss", kbT0)
+			b.socks(s, 1, event.StateListen, 9, 8, "0.0.0.0:8080", "0.0.0.0:*")
+			for i := 0; i < 150; i++ {
+				b.ev.Flows = append(b.ev.Flows, event.Flow{Meta: event.Meta{Ref: event.Ref{File: "cap.pcap", Frame: 1 + 2*i}, Host: "server"},
+					Src: kbEndpoint("203.0.113." + strconv.Itoa(i%c.sources+1) + ":5555"), Dst: kbEndpoint("10.0.0.5:8080"), Initiated: true, SynAck: true})
+			}
+			res, above := b.run(t)
+			want := map[string]Severity{"accept-queue-overflow": Medium}
+			if c.sev > Info {
+				want["syn-flood"] = c.sev
+			}
+			kbCheck(t, above, want)
+			var f *Finding
+			for i := range res.Findings {
+				if res.Findings[i].ID == "syn-flood" {
+					f = &res.Findings[i]
+				}
+			}
+			if f == nil || f.Severity != c.sev || f.RootCause || strings.Join(f.CausedBy, ",") != "accept-queue-overflow" {
+				t.Fatalf("syn-flood = %+v, want %s caused by accept-queue-overflow", f, c.sev)
+			}
+			if c.sev == Info && !strings.Contains(f.Summary, "not a flood") {
+				t.Errorf("summary %q", f.Summary)
+			}
+		})
 	}
+}
+
+// The kernel log is shared by the namespaces of one kernel: a line that
+// names a port this host does not listen on is not this host's.
+func TestSYNFloodForeignLine(t *testing.T) {
+	b := newKB("client")
+	b.log("dmesg.txt", "syn-flood", "[ 1490.433067] TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:8080. Sending cookies.", kbT0, 1)
+	s := b.snap("ss.txt", "ss", kbT0)
+	b.ev.Snapshots[s].Command = "ss -tanpoei"
+	b.socks(s, 1, event.StateTimeWait, 0, 0, "10.200.2.70:38362", "10.200.1.10:8080")
+	res, above := b.run(t)
+	kbCheck(t, above, nil)
+	if got := kbRuledOut(res, "syn-flood"); !strings.Contains(got, "port 8080, where this host has no listener") {
+		t.Errorf("rule-out %q", got)
+	}
+	// Without -a the table does not list listeners: the line stands.
+	b.ev.Snapshots[s].Command = "ss -tnpoei"
+	_, above = b.run(t)
+	kbCheck(t, above, map[string]Severity{"syn-flood": Medium})
 }
 
 // A SYN flood on another port than the full accept queue is not its
