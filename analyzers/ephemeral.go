@@ -168,6 +168,9 @@ func ephRemediation(g ephGroup, hasG bool) []string {
 		"Enable net.ipv4.tcp_tw_reuse=1 so that connect() may reuse ports held in TIME_WAIT (outgoing connections, TCP timestamps on).",
 		"Widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\", reserving the ports local services listen on with net.ipv4.ip_local_reserved_ports; or spread connections over more destination addresses/ports or source addresses (each pair has its own ports).",
 	}
+	if hasG && g.states[event.StateTimeWait]*2 > g.n {
+		out = append(out, fmt.Sprintf("Most of these sockets are TIME_WAIT: this host closes first, so each connection holds its port for 60 s after it ends; let the server close (keep-alive) or reuse connections to %s.", g.dst))
+	}
 	if hasG && g.states[event.StateCloseWait] > g.n/2 {
 		out = append(out, "Most of these sockets are CLOSE_WAIT: the application never closes connections its peer closed; fix that leak first.")
 	}
