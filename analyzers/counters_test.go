@@ -349,3 +349,32 @@ func TestDedupKernelLogs(t *testing.T) {
 		t.Errorf("not in time order: first is %s", got[0].Ref)
 	}
 }
+
+// Odd but possible evidence never makes a kernel-side analyzer fail.
+func TestKernelAnalyzersOddEvidence(t *testing.T) {
+	b := newKB("h")
+	for _, kv := range [][2]string{
+		{"net.ipv4.tcp_max_tw_buckets", "0"}, {"net.ipv4.tcp_mem", "1 2"}, {"net.ipv4.ip_local_port_range", "60999 32768"},
+		{"net.netfilter.nf_conntrack_max", "-1"}, {"net.netfilter.nf_conntrack_count", "abc"}, {"net.ipv4.tcp_max_orphans", ""},
+		{"fs.file-nr", "1 2"}, {"net.core.somaxconn", "0"},
+	} {
+		b.sysctl(kv[0], kv[1])
+	}
+	b.counters("s", "sockstat", time.Time{}, map[string]int64{"sockstat TCP tw": -5, "sockstat TCP orphan": -1, "sockstat TCP mem": 1 << 62})
+	b.counters("n1", "nstat", time.Time{}, map[string]int64{"TcpExt ListenOverflows": 1 << 62, "TcpExt TCPTimeWaitOverflow": 0})
+	b.counters("n2", "nstat", time.Time{}, map[string]int64{"TcpExt ListenOverflows": -3, "TcpExt TCPTimeWaitOverflow": 5})
+	b.counters("f", "file-nr", time.Time{}, map[string]int64{"file-nr allocated": 10, "file-nr max": 0})
+	s := b.snap("ss.txt", "ss", time.Time{})
+	b.ev.Sockets = append(b.ev.Sockets,
+		event.Socket{Meta: b.meta("ss.txt", time.Time{}), Snapshot: s, State: event.StateListen, RecvQ: 5, SendQ: 0},
+		event.Socket{Meta: b.meta("ss.txt", time.Time{}), Snapshot: s, State: event.StateSynRecv},
+		event.Socket{Meta: b.meta("ss.txt", time.Time{}), Snapshot: s, State: event.StateTimeWait, Proto: "tcp6"})
+	b.ev.Snapshots = append(b.ev.Snapshots, event.Snapshot{Meta: event.Meta{Host: "h"}, Source: "proc-net-tcp"})
+	b.ev.Flows = append(b.ev.Flows, event.Flow{Meta: event.Meta{Host: "h"}, FinSrc: 3, FinDst: 3, SynAckRetx: 1, Initiated: true, SynAck: true})
+	b.log("d", "syn-flood", "Possible SYN flooding on port ", time.Time{}, 0)
+	b.log("d", "tw-bucket-overflow", "", time.Time{}, -4)
+	res := Run(Suite, &b.ev, nil)
+	for _, e := range res.Errors {
+		t.Error(e)
+	}
+}
