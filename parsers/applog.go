@@ -59,8 +59,10 @@ var (
 	reLogfmtTime  = regexp.MustCompile(`(?:^| )(?:time|ts|t)="?([^"\s]+)"?`)
 	reLogfmtLevel = regexp.MustCompile(`(?:^| )(?:level|lvl)="?(\w+)"?`)
 	rePyBasic     = regexp.MustCompile(`^(DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.-]*:`)
-	reLevelWord   = regexp.MustCompile(`\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|SEVERE|PANIC|error|warn|warning|info|debug|crit|alert|emerg)\b`)
-	reJULLevel    = regexp.MustCompile(`^(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): `)
+	// A level is an upper-case word, or a lower-case one in brackets as
+	// nginx prints it ("Accept error" is not a level).
+	reLevelWord = regexp.MustCompile(`\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|SEVERE|PANIC)\b|\[(trace|debug|info|notice|warn|warning|error|crit|alert|emerg)\]`)
+	reJULLevel  = regexp.MustCompile(`^(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): `)
 )
 
 // appStamp is what the start of an entry said.
@@ -143,6 +145,9 @@ func parseAppStamp(b []byte) (st appStamp, ok bool) {
 	default:
 		return st, false
 	}
+	if st.bad == nil && !st.time.IsZero() && !st.noYear && !plausibleTime(st.time, st.noZone) {
+		st.bad = errBadStamp
+	}
 	if st.bad != nil {
 		st.time = time.Time{}
 		st.noYear, st.noZone = false, false
@@ -174,8 +179,8 @@ func levelAfter(s string) string {
 	if len(s) > 48 {
 		s = s[:48]
 	}
-	if m := reLevelWord.FindString(s); m != "" {
-		return appLevel(m)
+	if m := reLevelWord.FindStringSubmatch(s); m != nil {
+		return appLevel(m[1] + m[2])
 	}
 	return ""
 }
@@ -235,6 +240,9 @@ func jsonStamp(b []byte) (appStamp, bool) {
 			found = true
 			break
 		}
+	}
+	if st.bad == nil && !st.time.IsZero() && !plausibleTime(st.time, st.noZone) {
+		st.bad = errBadStamp
 	}
 	if st.bad != nil {
 		st.time = time.Time{}

@@ -224,6 +224,8 @@ func (r *resolver) host(host string) {
 			r.note(e.Ref.File, whyNoBoot)
 		case w.ok && !w.noZone && boot.Add(maxUp[e.Ref.File]).After(w.at.Add(bootSlack)):
 			r.note(e.Ref.File, whyNotBoot)
+		case !plausibleTime(boot.Add(e.Uptime), false):
+			r.note(e.Ref.File, whyBadDate)
 		default:
 			e.Time = boot.Add(e.Uptime)
 		}
@@ -278,7 +280,7 @@ func (r *resolver) placeWall(e *event.LogEvent, ref time.Time, loc *time.Locatio
 		l = loc
 	}
 	placed := time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), l)
-	if placed.Month() != t.Month() || placed.Day() != t.Day() {
+	if placed.Month() != t.Month() || placed.Day() != t.Day() || !plausibleTime(placed, false) {
 		e.Time = time.Time{}
 		r.note(e.Ref.File, whyBadDate)
 		return

@@ -82,6 +82,9 @@ func clockFile(in *Input, r io.Reader, what string, parse func(string) (event.Cl
 		}
 		done = true
 		c, ok := parse(s)
+		if ok && !c.At.IsZero() && !plausibleTime(c.At, c.NoZone) {
+			ok = false
+		}
 		if !ok {
 			in.Errorf(n, "not %s output: %q", what, clip(b))
 			return

@@ -143,6 +143,10 @@ func (k *klog) emit(n int, raw string, l kline) {
 		NoZone:    l.noZone,
 		Fields:    l.fields,
 	}
+	if !l.time.IsZero() && !l.noYear && !plausibleTime(l.time, l.noZone) {
+		k.in.Errorf(n, "time %s is out of range", l.time.Format("2006-01-02T15:04:05"))
+		l.time, l.noZone = time.Time{}, false
+	}
 	ev.Time = l.time
 	lower := strings.ToLower(l.msg)
 	var sig *Signature
@@ -283,7 +287,7 @@ func (k *klog) continuation(line []byte) bool {
 const maxEventText = 4096
 
 func trimText(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "\ufffd")
 	if len(s) > maxEventText {
 		s = s[:maxEventText]
 		for !utf8.ValidString(s) && len(s) > 0 {
@@ -291,6 +295,17 @@ func trimText(s string) string {
 		}
 	}
 	return s
+}
+
+// plausibleTime reports whether t can be an instant of a log: years 1 to
+// 9999 (what RFC 3339 and JSON can write), with a day's room at both ends
+// for a wall time whose zone is still to be applied.
+func plausibleTime(t time.Time, noZone bool) bool {
+	if noZone {
+		return t.After(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)) && t.Before(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+	}
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 func mergeFields(dst, src map[string]string) map[string]string {

@@ -15,7 +15,7 @@ import (
 
 // detectHead returns what Detect sees of a file: the body after the
 // collection header, cut to DetectBytes.
-func detectHead(data []byte) []byte {
+func logHead(data []byte) []byte {
 	h := ParseHeader(data)
 	body := data
 	for i := 0; i < h.Lines; i++ {
@@ -129,9 +129,9 @@ func TestKernelLogCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := Detect(detectHead(data))
+			p := Detect(logHead(data))
 			if p == nil || p.Kind != w.kind {
-				t.Fatalf("Detect = %v, want %s", kindOf(p), w.kind)
+				t.Fatalf("Detect = %v, want %s", logKind(p), w.kind)
 			}
 			in := ParseBytes(p, "kernel-log/"+name, data)
 			if errs := errorStrings(in); len(errs) > 0 {
@@ -157,7 +157,7 @@ func TestKernelLogCorpus(t *testing.T) {
 	}
 }
 
-func kindOf(p *Parser) string {
+func logKind(p *Parser) string {
 	if p == nil {
 		return "unknown"
 	}
@@ -214,9 +214,9 @@ func TestLogSamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := Detect(detectHead(data))
-			if kindOf(p) != kind {
-				t.Fatalf("Detect = %s, want %s", kindOf(p), kind)
+			p := Detect(logHead(data))
+			if logKind(p) != kind {
+				t.Fatalf("Detect = %s, want %s", logKind(p), kind)
 			}
 			in := ParseBytes(p, rel, data)
 			if errs := errorStrings(in); len(errs) > 0 {
@@ -239,7 +239,7 @@ func TestLogSamples(t *testing.T) {
 	}
 }
 
-func firstLog(t *testing.T, in *Input) event.LogEvent {
+func firstLogEvent(t *testing.T, in *Input) event.LogEvent {
 	t.Helper()
 	if len(in.Out.Logs) == 0 {
 		t.Fatalf("no events; errors %v", errorStrings(in))
@@ -402,7 +402,7 @@ func TestKernelLines(t *testing.T) {
 			if tc.parser != journalParser && !tc.parser.Detect([]byte(tc.line+"\n")) {
 				t.Errorf("%s does not detect its own line", tc.parser.Kind)
 			}
-			e := firstLog(t, in)
+			e := firstLogEvent(t, in)
 			if e.Signature != tc.sig {
 				t.Errorf("signature %q, want %q", e.Signature, tc.sig)
 			}
@@ -528,7 +528,7 @@ func TestKernelMalformed(t *testing.T) {
 	if errs := errorStrings(in); len(errs) != 1 || !strings.Contains(errs[0], "j.json:2: bad journal json") {
 		t.Errorf("errors %q", errs)
 	}
-	if e := firstLog(t, in); e.Text != "TCP: \ufffd" || e.Level != "warning" || !e.Time.Equal(time.UnixMicro(1795298525029994)) {
+	if e := firstLogEvent(t, in); e.Text != "TCP: \ufffd" || e.Level != "warning" || !e.Time.Equal(time.UnixMicro(1795298525029994)) {
 		t.Errorf("event %+v", e)
 	}
 }
@@ -575,7 +575,7 @@ func TestDetectStrict(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		head := detectHead(data)
+		head := logHead(data)
 		for _, p := range logParsers {
 			if p.Detect(head) {
 				t.Errorf("%s claims %s", p.Kind, path)
