@@ -409,3 +409,48 @@ func fuzzSocketParser(f *testing.F, p *Parser, seeds []string) {
 		}
 	})
 }
+
+// TestSocketSamplesDamaged reads every sample with CRLF line endings, cut
+// in the middle of its last line, and with a NUL byte and a 2 MB line
+// inserted: CRLF changes nothing, a cut loses at most the cut row, and the
+// inserted garbage costs one row and its error.
+func TestSocketSamplesDamaged(t *testing.T) {
+	for name, cmd := range sampleCommands {
+		t.Run(name, func(t *testing.T) {
+			body := socketSample(t, name)
+			head := "# cmd: " + cmd + "\n"
+			p := Detect([]byte(body))
+			if p == nil {
+				t.Fatal("not detected")
+			}
+			base := ParseBytes(p, "s.txt", []byte(head+body))
+			want := strings.Join(sockRecords(base), "\n")
+
+			crlf := ParseBytes(p, "s.txt", []byte(strings.ReplaceAll(head+body, "\n", "\r\n")))
+			if got := strings.Join(sockRecords(crlf), "\n"); got != want {
+				t.Errorf("CRLF changes the records:\n%s", sockDiff(sockRecords(base), sockRecords(crlf)))
+			}
+
+			trimmed := strings.TrimRight(body, "\n")
+			cut := ParseBytes(p, "s.txt", []byte(head+trimmed[:len(trimmed)-3]))
+			checkRefs(t, cut)
+			if n, m := len(cut.Out.Sockets)+len(cut.Out.Processes)+len(cut.Out.Counters),
+				len(base.Out.Sockets)+len(base.Out.Processes)+len(base.Out.Counters); n > m || n < m-1 {
+				t.Errorf("cut file: %d records, the whole one %d", n, m)
+			}
+
+			lines := strings.SplitAfter(body, "\n")
+			mid := len(lines) / 2
+			junk := "bad\x00row\n" + strings.Repeat("x", 2<<20) + "\n"
+			damaged := ParseBytes(p, "s.txt", []byte(head+strings.Join(lines[:mid], "")+junk+strings.Join(lines[mid:], "")))
+			checkRefs(t, damaged)
+			if len(damaged.Out.Sockets) != len(base.Out.Sockets) {
+				t.Errorf("garbage lines changed the socket count: %d, want %d", len(damaged.Out.Sockets), len(base.Out.Sockets))
+			}
+			errs := errorStrings(damaged)
+			if len(errs) > 2 {
+				t.Errorf("errors for two bad lines:\n%s", strings.Join(errs, "\n"))
+			}
+		})
+	}
+}

@@ -177,21 +177,24 @@ func (t *ssTable) row(n int, line []byte) {
 	if state == "" {
 		state = event.StateUnknown
 	}
+	known := true
 	if hasState {
 		f, _, pos = nextField(line, pos)
-		s, ok := parseState(f)
-		if !ok {
-			t.in.Errorf(n, "unknown socket state %.40q", f)
-		}
-		state = s
+		state, known = parseState(f)
 	}
 	rq, _, pos := nextField(line, pos)
 	sq, _, pos := nextField(line, pos)
 	recvQ, ok1 := parseInt(rq)
 	sendQ, ok2 := parseInt(sq)
-	if !ok1 || !ok2 {
+	switch {
+	case !known && (!ok1 || !ok2):
+		t.in.Errorf(n, "not an ss row: %.80q", line)
+		return
+	case !ok1 || !ok2:
 		t.in.Errorf(n, "bad queue sizes %.20q %.20q", rq, sq)
 		return
+	case !known:
+		t.in.Errorf(n, "unknown socket state %.40q", f)
 	}
 	// Fill the new (zero) socket field by field: a composite literal
 	// would be built aside and copied in with write barriers.
