@@ -269,7 +269,6 @@ type appEntry struct {
 }
 
 func parseAppLog(in *Input, r io.Reader) {
-	addHeaderClock(in)
 	var cur appEntry
 	in.Lines(r, func(n int, b []byte) {
 		if len(bytes.TrimSpace(b)) == 0 {

@@ -209,3 +209,58 @@ func TestAppDetectStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestSignatureTable: the tables are well formed and every signature has
+// a real wording here that it matches (a signature whose needles or
+// patterns were broken would match nothing, silently).
+func TestSignatureTable(t *testing.T) {
+	examples := map[string]string{
+		"tw-bucket-overflow":  "TCP: TCP: time wait bucket table overflow", // 3.x printed the prefix twice
+		"syn-flood":           "TCP: request_sock_TCP: Possible SYN flooding on port [::]:80. Sending cookies.  Check SNMP counters.",
+		"conntrack-full":      "nf_conntrack: table full, dropping packet.",
+		"orphan-sockets":      "TCP: too many orphaned sockets",
+		"tcp-memory-pressure": "TCP: out of memory -- consider tuning tcp_mem",
+		"file-max-reached":    "VFS: file-max limit 51200 reached",
+		"neighbor-overflow":   "neighbour: ndisc_cache: neighbor table overflow!",
+		"oom-kill":            "Out of memory: Kill process 1234 (java) score 900 or sacrifice child",
+		"enfile":              "socket: too many open files in system",
+		"emfile":              "accept4() failed (24: Too many open files)",
+		"eaddrnotavail":       "connect: EADDRNOTAVAIL",
+		"pool-exhausted":      "redis.clients.jedis.exceptions.JedisConnectionException: Could not get a resource from the pool",
+		"short-read":          "TSocket read 0 bytes",
+		"closed-by-server":    "redis.exceptions.ConnectionError: Connection closed by server.",
+		"conn-reset":          "read: connection reset by peer",
+		"broken-pipe":         "write: broken pipe",
+		"conn-refused":        "connect: connection refused",
+		"timeout":             "i/o timeout",
+	}
+	seen := map[string]bool{}
+	for _, table := range [][]Signature{KernelSignatures, AppSignatures} {
+		for _, s := range table {
+			if s.ID == "" || s.Meaning == "" || len(s.Needles) == 0 || len(s.res) != len(s.Patterns) {
+				t.Errorf("incomplete signature %+v", s)
+			}
+			if seen[s.ID] {
+				t.Errorf("duplicate id %s", s.ID)
+			}
+			seen[s.ID] = true
+			for _, n := range s.Needles {
+				if n != strings.ToLower(n) {
+					t.Errorf("%s: needle %q is not lower case (lines are lowered)", s.ID, n)
+				}
+			}
+			ex, ok := examples[s.ID]
+			if !ok {
+				t.Errorf("%s: no example", s.ID)
+				continue
+			}
+			got, _ := matchSignature(table, ex, strings.ToLower(ex))
+			if got == nil || got.ID != s.ID {
+				t.Errorf("%s: example %q matched %v", s.ID, ex, got)
+			}
+		}
+	}
+	if SignatureByID("syn-flood") == nil || SignatureByID("nope") != nil {
+		t.Error("SignatureByID")
+	}
+}

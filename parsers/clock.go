@@ -61,7 +61,8 @@ func ResolveTimes(ev *event.Evidence, opts Options) (warnings []string) {
 }
 
 // HeaderClock is the wall clock a collection header gives: the bundle
-// walker records one per dated file so that ResolveTimes can use it.
+// walker records one per dated file so that ResolveTimes can use it (the
+// parsers do not).
 func HeaderClock(in *Input) (event.Clock, bool) {
 	if in.Header.Date.IsZero() {
 		return event.Clock{}, false
@@ -228,6 +229,18 @@ func (r *resolver) host(host string) {
 			r.note(e.Ref.File, whyBadDate)
 		default:
 			e.Time = boot.Add(e.Uptime)
+		}
+	}
+	// Zone-less clocks (uptime -s, a date with an abbreviation) become
+	// instants too once the zone is known.
+	if loc != nil {
+		for i := range r.ev.Clocks {
+			c := &r.ev.Clocks[i]
+			if c.Host == host && c.NoZone && !c.At.IsZero() {
+				t := c.At
+				c.At = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc).UTC()
+				c.NoZone = false
+			}
 		}
 	}
 }

@@ -96,6 +96,9 @@ func logBundle(t *testing.T, files map[string]string) *event.Evidence {
 		if errs := errorStrings(in); len(errs) > 0 {
 			t.Fatalf("%s: %v", name, errs)
 		}
+		if c, ok := HeaderClock(in); ok { // as the walker does
+			in.Out.Clocks = append(in.Out.Clocks, c)
+		}
 		ev.Merge(in.Out)
 	}
 	return ev
@@ -154,6 +157,15 @@ func TestResolveTimes(t *testing.T) {
 			files: map[string]string{"dmesg.txt": rawDmesg, "uptime-s.txt": "2026-11-22 05:54:20\n"},
 			opts:  Options{TZ: "+08:00"},
 			want:  map[string][]string{"dmesg.txt": {"2026-11-21T22:01:14.105327Z", "2026-11-21T22:01:41.888322Z"}},
+		},
+		{
+			name:  "uptime -s placed with the date's zone, dmesg -T preferred to it",
+			files: map[string]string{"dmesg.txt": rawDmesg, "dmesg-T.txt": ctimeDmesg, "uptime-s.txt": "2026-11-22 05:54:10\n", "date.txt": "Sun, 22 Nov 2026 06:02:23 +0800\n"},
+			want: map[string][]string{
+				"dmesg-T.txt": {"2026-11-21T14:01:14Z", "2026-11-21T14:01:41Z"}, // -T printed local time: read as +08:00
+				// uptime -s would have given boot 21:54:10Z, so 22:01:04.105327Z.
+				"dmesg.txt": {"2026-11-21T14:01:14Z", "2026-11-21T14:01:41.782995Z"},
+			},
 		},
 		{
 			name:     "raw dmesg without a boot time",
@@ -254,6 +266,11 @@ func TestResolveTimesPerHost(t *testing.T) {
 	b.Clocks = append(b.Clocks, event.Clock{Meta: event.Meta{Host: "server", Ref: event.Ref{File: "b/stat", Line: 1}}, Kind: "boot", At: logTime(t, "2026-11-21T21:54:20Z")})
 	a.Merge(b)
 	w := ResolveTimes(a, Options{})
+	for _, c := range a.Clocks {
+		if c.NoZone {
+			t.Errorf("clock left without zone: %+v", c)
+		}
+	}
 	if got := logTimes(a, "a/dmesg.txt"); got[0] != "unknown" {
 		t.Errorf("client placed by the server's boot: %v", got)
 	}

@@ -92,16 +92,7 @@ type klog struct {
 }
 
 func newKlog(in *Input, source string) *klog {
-	addHeaderClock(in)
 	return &klog{in: in, source: source, base: len(in.Out.Logs), last: -1, lastSig: -1}
-}
-
-// addHeaderClock records the collection header's date as a wall clock, so
-// that a log collected with one carries what places its year-less stamps.
-func addHeaderClock(in *Input) {
-	if c, ok := HeaderClock(in); ok {
-		in.Out.Clocks = append(in.Out.Clocks, c)
-	}
 }
 
 func (k *klog) parse(r io.Reader, line func(*klog, int, []byte)) {
