@@ -32,12 +32,14 @@ import (
 //	Nov 21, 2026 10:03:53 PM                java.util.logging
 //	21-Nov-2026 22:03:53.123                Tomcat
 //	1234:M 21 Nov 2026 22:03:53.123 #       redis-server
+//	127.0.0.1:43656 [21/Nov/2026:22:06:21.636] HAProxy "log ... format raw"
 //	time=2026-11-21T22:03:38.351Z level=... logfmt (Go slog, logrus)
 //	{"time":"...","level":"..."}            JSON lines (slog, zap, logrus, bunyan)
 //	ERROR:root:message                      Python logging's default (no time)
 //
-// HAProxy logs arrive through syslog and are read by the syslog parser,
-// which applies the same signatures and reads HAProxy's termination flags.
+// HAProxy logs usually arrive through syslog and are read by the syslog
+// parser, which applies the same signatures and reads HAProxy's
+// termination flags; its raw format is read here.
 
 var appLogParser = &Parser{
 	Kind:    "app-log",
@@ -54,6 +56,7 @@ var (
 	reKlogStamp   = regexp.MustCompile(`^([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})\s+\d+ \S+:\d+\] `)
 	reJULStamp    = regexp.MustCompile(`^([A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d\d:\d\d [AP]M) `)
 	reTomcatStamp = regexp.MustCompile(`^(\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d\.\d{3}) `)
+	reHAProxyRaw  = regexp.MustCompile(`^\S+:\d+ \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] `)
 	reRedisStamp  = regexp.MustCompile(`^\d+:[XCSM] (\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d{3}) [.\-*#] `)
 	reLogfmt      = regexp.MustCompile(`^(?:time|ts|t|level|lvl)=`)
 	reLogfmtTime  = regexp.MustCompile(`(?:^| )(?:time|ts|t)="?([^"\s]+)"?`)
@@ -127,6 +130,11 @@ func parseAppStamp(b []byte) (st appStamp, ok bool) {
 		st.time, st.bad = time.Parse("02-Jan-2006 15:04:05.000", m[1])
 		st.noZone = true
 		st.level = levelAfter(s[len(m[0]):])
+	case reHAProxyRaw.MatchString(s):
+		// HAProxy's "log stdout format raw": the accept date, local time.
+		m := reHAProxyRaw.FindStringSubmatch(s)
+		st.time, st.bad = time.Parse("02/Jan/2006:15:04:05.000", m[1])
+		st.noZone = true
 	case reRedisStamp.MatchString(s):
 		m := reRedisStamp.FindStringSubmatch(s)
 		st.time, st.bad = time.Parse("2 Jan 2006 15:04:05.000", m[1])
@@ -286,6 +294,9 @@ func parseAppLog(in *Input, r io.Reader) {
 		}
 		text := string(b)
 		sig, fields := matchSignature(AppSignatures, text, strings.ToLower(text))
+		if sig == nil {
+			sig, fields = haproxySignature(text)
+		}
 		if sig == nil {
 			// Request lines with a duration or a server-side status, and
 			// pool statistics, have no signature but carry what the

@@ -264,3 +264,25 @@ func TestSignatureTable(t *testing.T) {
 		t.Error("SignatureByID")
 	}
 }
+
+func TestHAProxyRaw(t *testing.T) {
+	// HAProxy 2.6 "log stdout format raw" traffic lines, from the same run as
+	// testdata/logs/app/haproxy-rfc3164.log.
+	const text = `127.0.0.1:43656 [21/Nov/2026:22:06:21.636] fe be_refused/<NOSRV> 0/-1/-1/-1/0 503 217 - - SC-- 1/1/0/0/0 0/0 "GET /refused HTTP/1.1"
+127.0.0.1:43684 [21/Nov/2026:22:06:21.648] fe be_slow/s3 0/0/0/-1/1001 504 198 - - sH-- 1/1/0/0/0 0/0 "GET /slow HTTP/1.1"
+127.0.0.1:43690 [21/Nov/2026:22:06:22.001] fe be_ok/s4 0/0/0/2/2 200 198 - - ---- 1/1/0/0/0 0/0 "GET /ok HTTP/1.1"
+`
+	if p := Detect([]byte(text)); p != appLogParser {
+		t.Fatalf("Detect = %s", logKind(p))
+	}
+	in := parseText(t, appLogParser, "haproxy.log", text)
+	if len(in.Out.Logs) != 2 {
+		t.Fatalf("events %+v, errors %v", in.Out.Logs, errorStrings(in))
+	}
+	for i, want := range []struct{ sig, flags, at string }{{"conn-refused", "SC--", "2026-11-21T22:06:21.636Z"}, {"timeout", "sH--", "2026-11-21T22:06:21.648Z"}} {
+		e := in.Out.Logs[i]
+		if e.Signature != want.sig || e.Fields["termination"] != want.flags || !e.NoZone || e.Time.Format(time.RFC3339Nano) != want.at {
+			t.Errorf("event %d: %+v", i, e)
+		}
+	}
+}

@@ -160,12 +160,21 @@ func (k *klog) emit(n int, raw string, l kline) {
 		}
 	}
 	if !l.kernel && sig == nil {
-		// Other programs' lines matter only when recognised, but they still
-		// end the previous event: a continuation after them is theirs.
-		if !k.repeated(l.msg) {
-			k.last = -1
+		// Other programs' lines matter only when recognised (a signature,
+		// or a request or pool-statistics line an application logged
+		// through syslog), but they still end the previous event: a
+		// continuation after them is theirs.
+		f := requestFields(l.msg)
+		if f == nil && isPoolStats(l.msg) {
+			f = map[string]string{"kind": "pool-stats"}
 		}
-		return
+		if f == nil || systemProgram(l.tag) {
+			if !k.repeated(l.msg) {
+				k.last = -1
+			}
+			return
+		}
+		ev.Fields = mergeFields(ev.Fields, f)
 	}
 	if l.host != "" {
 		ev.Fields = mergeFields(ev.Fields, map[string]string{"host": l.host})
