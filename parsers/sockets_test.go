@@ -16,6 +16,11 @@ import (
 
 // socketCorpusDefects lists the errors the socket parsers report on corpus
 // files, with the reason each is a defect of the file and not of netmortem.
+// There are none. Two files are odd without being wrong, and the goldens
+// show how they read: procfs-proc-net-tcp6-listen-drops.txt carries the
+// header of /proc/net/udp6 ("ref pointer drops", hashed slot numbers), so
+// its rows are udp6 sockets; jc-proc-net-tcp-two-snapshots.txt restarts at
+// slot 0 without a header, and becomes two snapshots.
 var socketCorpusDefects = map[string][]string{}
 
 // TestSocketCorpus checks that every real socket table and lsof listing of
