@@ -347,3 +347,21 @@ func TestResolveTimesLabBundle(t *testing.T) {
 		t.Errorf("no raw dmesg lines in the bundle")
 	}
 }
+
+// TestJournalJSONKernelTime: journald stamps a kernel record when it reads
+// it; the record's own time is that minus how long it waited, which the two
+// monotonic stamps give. The sample's journald started 7 minutes after boot.
+func TestJournalJSONKernelTime(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "logs", "kernel", "journalctl-k-json.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := parseText(t, journalParser, "j.json", string(b))
+	btime := logTime(t, "2026-11-21T21:54:20Z")
+	for _, e := range in.Out.Logs {
+		// btime is cut to the second; the record times are exact.
+		if d := e.Time.Sub(btime.Add(e.Uptime)); d < 0 || d >= time.Second {
+			t.Errorf("line %d at %v, btime+uptime %v", e.Ref.Line, e.Time, btime.Add(e.Uptime))
+		}
+	}
+}

@@ -751,6 +751,7 @@ type journalEntry struct {
 	Message   json.RawMessage `json:"MESSAGE"`
 	Realtime  string          `json:"__REALTIME_TIMESTAMP"`
 	SourceMon string          `json:"_SOURCE_MONOTONIC_TIMESTAMP"`
+	Monotonic string          `json:"__MONOTONIC_TIMESTAMP"`
 	Priority  string          `json:"PRIORITY"`
 	Ident     string          `json:"SYSLOG_IDENTIFIER"`
 	Transport string          `json:"_TRANSPORT"`
@@ -781,8 +782,13 @@ func (k *klog) journalJSON(n int, b []byte) {
 	}
 	l.kernel = e.Transport == "kernel" || (e.Transport == "" && e.Ident == "kernel")
 	if l.kernel && e.SourceMon != "" {
-		if us, err := strconv.ParseInt(e.SourceMon, 10, 64); err == nil && us >= 0 {
+		if us, err := strconv.ParseInt(e.SourceMon, 10, 64); err == nil && us >= 0 && us < 1<<52 {
 			l.uptime, l.hasUptime = time.Duration(us)*time.Microsecond, true
+			// The realtime stamp is when journald read the record (late for
+			// early-boot messages); the two monotonic stamps say how late.
+			if rcv, err := strconv.ParseInt(e.Monotonic, 10, 64); err == nil && rcv >= us && rcv < 1<<52 && !l.time.IsZero() {
+				l.time = l.time.Add(-time.Duration(rcv-us) * time.Microsecond)
+			}
 		}
 	}
 	if p, err := strconv.Atoi(e.Priority); err == nil && p >= 0 && p < 8 {
