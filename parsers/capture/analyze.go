@@ -105,6 +105,10 @@ func Analyze(r io.Reader, opt Options, h Handler) Stats {
 			for i := range b.pk {
 				t.add(&b.pk[i])
 			}
+			// Frames of other protocols still move the capture's clock.
+			if b.maxTS > t.now {
+				t.now = b.maxTS
+			}
 			if opt.Progress != nil && b.frames>>16 != (b.frames-b.span)>>16 {
 				opt.Progress(b.frames, b.bytes)
 			}
@@ -146,6 +150,7 @@ type batch struct {
 	frames int   // frames read up to the end of this batch
 	span   int   // frames read for this batch
 	bytes  int64 // bytes consumed from the reader by then
+	maxTS  int64 // the latest time of any frame so far
 }
 
 // reading is the reader goroutine's state; the caller reads it once the
@@ -153,6 +158,7 @@ type batch struct {
 type reading struct {
 	frames, tcp, other, fragments, malformed, unsupported int
 	firstBad, firstFrag                                   int
+	maxTS                                                 int64
 	badLinks                                              map[uint32]bool
 	errs                                                  []posError
 	failed                                                error
@@ -179,6 +185,9 @@ func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, sto
 				break
 			}
 			rd.frames++
+			if rec.hasTS && rec.ts > rd.maxTS {
+				rd.maxTS = rec.ts
+			}
 			n := len(b.pk)
 			b.pk = b.pk[:n+1]
 			p := &b.pk[n]
@@ -211,7 +220,7 @@ func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, sto
 			}
 			b.pk = b.pk[:n]
 		}
-		b.frames, b.span, b.bytes = rd.frames, rd.frames-start, src.read
+		b.frames, b.span, b.bytes, b.maxTS = rd.frames, rd.frames-start, src.read, rd.maxTS
 		select {
 		case full <- b:
 		case <-stop:

@@ -65,12 +65,15 @@ type flow struct {
 	handshakeAck    int // Src's ACK of the SYN-ACK
 	handshakeTS     int64
 
+	captureEnd int64 // the capture's latest time when the flow was summarised
+
 	ended     bool // a RST, or FINs both ways
 	endTS     int64
 	done      bool // summarised and released
 	truncated bool
 	fragFrame int
 	evicted   bool
+	reused    bool // a new SYN on the 4-tuple ended it
 }
 
 // dir returns the side that sent p.
@@ -80,6 +83,10 @@ func (f *flow) dir(p *packet) int {
 	}
 	return 1
 }
+
+// idleAfterConnect is how long a connection must stay silent after its
+// handshake, to the end of the capture, to be connect-then-idle.
+const idleAfterConnect = time.Second
 
 // seqGE reports a >= b in sequence space.
 func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
@@ -325,14 +332,26 @@ func (f *flow) anomalies() []event.Anomaly {
 		}
 	}
 	// Only a connection whose handshake was captured says who asked and
-	// who should have answered.
-	if f.synAckFrame != 0 && s.dataFrame != 0 && d.dataFrame == 0 {
+	// who should have answered. The server's data counts as an answer
+	// only if it came before the close (a late answer is what a timed-out
+	// client's kernel resets).
+	if f.synAckFrame != 0 && s.dataFrame != 0 && !before(d.dataFrame, s.dataFrame) {
 		switch {
-		case d.rstFrame > s.dataFrame && before(d.rstFrame, sc):
+		case d.rstFrame > s.dataFrame && before(d.rstFrame, sc) && !before(d.dataFrame, d.rstFrame):
 			add("handshake-then-rst", d.rstFrame, "%s reset%s after the %s's first data (frame %d) without sending any", srv, f.since(s.dataTS, d.rstTS), cli, s.dataFrame)
-		case sc > s.dataFrame && before(sc, dc):
-			add("no-response", sc, "request at frame %d, %s %s%s later with no response", s.dataFrame, cli, flagName(srst), f.since(s.dataTS, sts))
+		case sc > s.dataFrame && before(sc, dc) && !before(d.dataFrame, sc):
+			note := fmt.Sprintf("request at frame %d, %s %s%s later with no response", s.dataFrame, cli, flagName(srst), f.since(s.dataTS, sts))
+			if d.dataFrame != 0 {
+				note += fmt.Sprintf("; the %s answered at frame %d,%s after", srv, d.dataFrame, f.since(sts, d.dataTS))
+			}
+			add("no-response", sc, "%s", note)
 		}
+	}
+	// Connected, then silence: no payload, no close, until the capture
+	// ended (a checker whose RST was lost, a client that never sends).
+	if end := f.captureEnd; !f.evicted && !f.reused && f.handshakeAck != 0 && s.dataFrame == 0 && d.dataFrame == 0 && sc == 0 && dc == 0 &&
+		f.hasTS && end-f.handshakeTS >= int64(idleAfterConnect) {
+		add("connect-then-idle", f.handshakeAck, "connected, then no payload and no close for%s until the capture ended", f.since(f.handshakeTS, end))
 	}
 	for i, who := range []string{cli, srv} {
 		if z := &f.s[i]; z.zeroWin > 0 {

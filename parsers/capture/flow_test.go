@@ -176,6 +176,36 @@ func TestFlowScenarios(t *testing.T) {
 				v.StateSrc, v.StateDst = event.StateFinWait2, event.StateCloseWait
 				v.Anomalies = []string{"no-response@6"}
 			}), "request at frame 4, client FIN 30s later with no response"},
+		{"the answer comes after the client gave up: still no response",
+			func(b *capBuilder) {
+				c := b.conn(cli, srv, 1000, 5000)
+				c.handshake()
+				c.c(fPA, 100)
+				c.s(fA, 0)
+				b.now += 3 * time.Second
+				c.c(fFA, 0)
+				c.s(fA, 0)
+				b.now += 2 * time.Second
+				c.s(fPA, 17)
+				c.c(fRST, 0)
+			},
+			with(est, func(v *flowView) {
+				v.Packets, v.BytesSrc, v.BytesDst, v.FinSrc, v.RstSrc = 9, 100, 17, 6, 9
+				v.StateSrc, v.StateDst = event.StateClose, event.StateClose
+				v.Anomalies = []string{"no-response@6"}
+			}), "client FIN 3s later with no response; the server answered at frame 8, 2s after"},
+		{"connected, then silence to the end of the capture",
+			func(b *capBuilder) {
+				c := b.conn(cli, srv, 1000, 5000)
+				c.handshake()
+				b.now += 8 * time.Second
+				b.udp() // the capture goes on
+			},
+			with(est, func(v *flowView) {
+				v.Packets = 3
+				v.StateSrc, v.StateDst = event.StateEstablished, event.StateEstablished
+				v.Anomalies = []string{"connect-then-idle@3"}
+			}), "no payload and no close for 8s until the capture ended"},
 		{"SYN-ACK retransmitted after the client's ACK: accept queue full",
 			func(b *capBuilder) {
 				c := b.conn(cli, srv, 1000, 5000)

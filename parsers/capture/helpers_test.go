@@ -203,6 +203,20 @@ func (b *capBuilder) tcp(src, dst netip.AddrPort, flags uint8, seq, ack uint32, 
 	b.frames = append(b.frames, frame{ts: base.Add(b.now), data: data, wire: wire, link: b.link})
 }
 
+// udp appends a DNS-like UDP datagram (Ethernet).
+func (b *capBuilder) udp() {
+	b.t.Helper()
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 9, 9, 9}, DstIP: net.IP{10, 9, 9, 53}}
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	udp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload("hello")); err != nil {
+		b.t.Fatal(err)
+	}
+	b.raw(buf.Bytes())
+}
+
 func ipHeaderLen(a netip.AddrPort) int {
 	if a.Addr().Is4() {
 		return 20

@@ -127,7 +127,7 @@ func (t *table) add(p *packet) {
 			nf.hash = h
 			nf.next = f.next
 			t.relink(f, nf)
-			f.next = nil
+			f.next, f.reused = nil, true
 			t.finish(f)
 			f, d = nf, nf.dir(p)
 		}
@@ -218,6 +218,7 @@ func (t *table) finish(f *flow) {
 // emit summarises a flow into the one event.Flow handed to the handler,
 // feeds the patterns, and recycles the flow.
 func (t *table) emit(f *flow) {
+	f.captureEnd = t.now
 	f.summary(t.file, &t.out)
 	t.pat.observe(&t.out, f)
 	t.handler(&t.out)
