@@ -47,6 +47,9 @@ func DetectFile(name string, h Header, head []byte) *Parser {
 	if p := detectValueFile(name, h, head); p != nil {
 		return p
 	}
+	if p := detectFDCountFile(h, head); p != nil {
+		return p
+	}
 	return Detect(head)
 }
 
