@@ -702,8 +702,12 @@ func isJournalMarker(b []byte) bool {
 func (k *klog) marker(n int, b []byte) {
 	s := string(bytes.TrimSpace(b))
 	if s == "-- Reboot --" || strings.HasPrefix(s, "-- Boot ") {
+		// The boot happened between the lines around the marker: its time
+		// is unknown, not the capture's.
+		m := k.in.Meta(n)
+		m.Time = time.Time{}
 		k.in.Out.Logs = append(k.in.Out.Logs, event.LogEvent{
-			Meta: k.in.Meta(n), Source: k.source, Text: s, Count: 1,
+			Meta: m, Source: k.source, Text: s, Count: 1,
 			Fields: map[string]string{"marker": "boot"},
 		})
 		k.last = -1

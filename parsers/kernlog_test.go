@@ -194,6 +194,7 @@ func TestLogSamples(t *testing.T) {
 		"app/nginx-error.log":                       "app-log",
 		"app/nginx-access.log":                      "app-log",
 		"app/haproxy-rfc3164.log":                   "syslog",
+		"syslog/logger-wire.log":                    "syslog",
 	}
 	root := filepath.Join("testdata", "logs")
 	var seen []string
