@@ -39,6 +39,7 @@ lab_require() {
 # main.go) and the netmortem CLI into $BIN. -trimpath keeps build paths out
 # of panics and binaries.
 lab_build() {
+	rm -rf "$BIN"
 	mkdir -p "$BIN"
 	local d name
 	for d in "$LAB_SRC"/*/; do
