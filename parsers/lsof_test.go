@@ -250,15 +250,15 @@ func lsofDumpLine(b []byte, i int) []byte {
 // through the parser and reports lines per second.
 func BenchmarkParseLsof(b *testing.B) {
 	const lines = 1_000_000
-	b.ReportAllocs()
-	for b.Loop() {
+	benchTable(b, lines+1, func() *Input {
 		in := NewInput("lsof.txt")
 		RunParser(lsofParser, in, &lsofDump{n: lines})
+		return in
+	}, func(in *Input) {
 		if errs := errorStrings(in); len(errs) > 0 || len(in.Out.Processes) != lines/1000+1 {
 			b.Fatalf("%d processes, errors: %v", len(in.Out.Processes), errs)
 		}
-	}
-	b.ReportMetric(float64(lines+1)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	})
 }
 
 // TestLsofDumpParses checks the benchmark's generated listing on a small

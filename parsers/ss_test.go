@@ -288,16 +288,16 @@ func ssDumpLine(b []byte, i int) []byte {
 // through the parser and reports lines per second.
 func BenchmarkParseSS(b *testing.B) {
 	const sockets = 1_000_000
-	b.ReportAllocs()
-	for b.Loop() {
+	benchTable(b, sockets+1, func() *Input {
 		in := NewInput("ss.txt")
 		RunParser(ssParser, in, &ssDump{n: sockets})
+		return in
+	}, func(in *Input) {
 		if len(in.Out.Sockets) != sockets {
 			errs, _ := in.Errors()
 			b.Fatalf("parsed %d sockets, want %d (%v)", len(in.Out.Sockets), sockets, errs)
 		}
-	}
-	b.ReportMetric(float64(sockets+1)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	})
 }
 
 // TestSSDumpParses checks the benchmark's generated lines are real-looking
