@@ -64,7 +64,7 @@ func ResolveTimes(ev *event.Evidence, opts Options) (warnings []string) {
 // walker records one per dated file so that ResolveTimes can use it (the
 // parsers do not).
 func HeaderClock(in *Input) (event.Clock, bool) {
-	if in.Header.Date.IsZero() {
+	if in.Header.Date.IsZero() || !plausibleTime(in.Header.Date, false) {
 		return event.Clock{}, false
 	}
 	line := 1
@@ -131,7 +131,7 @@ type wall struct {
 func (r *resolver) clocks(host string) (w wall, zone *time.Location) {
 	var exact, loose wall
 	for _, c := range r.ev.Clocks {
-		if c.Host != host || c.At.IsZero() || (c.Kind != "date" && c.Kind != "header") {
+		if c.Host != host || c.At.IsZero() || (c.Kind != "date" && c.Kind != "header") || !plausibleTime(c.At, c.NoZone) {
 			continue
 		}
 		if c.NoZone {
@@ -302,8 +302,17 @@ func (r *resolver) placeWall(e *event.LogEvent, ref time.Time, loc *time.Locatio
 	e.NoYear, e.NoZone = false, false
 }
 
-// boot finds the host's boot instant (UTC).
+// boot finds the host's boot instant (UTC). A candidate outside years 1
+// to 9999 (a corrupt btime) is not one.
 func (r *resolver) boot(host string, w wall, loc *time.Location) (time.Time, bool) {
+	t, ok := r.bootCandidate(host, w, loc)
+	if ok && !plausibleTime(t, false) {
+		return time.Time{}, false
+	}
+	return t, ok
+}
+
+func (r *resolver) bootCandidate(host string, w wall, loc *time.Location) (time.Time, bool) {
 	for _, c := range r.ev.Clocks {
 		if c.Host == host && c.Kind == "boot" && !c.NoZone && !c.At.IsZero() {
 			return c.At.UTC(), true

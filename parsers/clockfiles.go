@@ -92,11 +92,16 @@ func clockFile(in *Input, r io.Reader, what string, parse func(string) (event.Cl
 		// The record's own time is when the clock was read: the header's
 		// date, or the date itself.
 		c.Meta = in.Meta(n)
+		if !plausibleTime(c.Meta.Time, false) {
+			c.Meta.Time = time.Time{} // a header date JSON cannot write
+		}
 		if c.Kind == "date" && !c.NoZone {
 			c.Meta.Time = c.At
 		}
-		if c.Kind == "uptime" && !in.Header.Date.IsZero() {
-			c.At = in.Header.Date.Add(-c.Uptime)
+		if c.Kind == "uptime" && !c.Meta.Time.IsZero() {
+			if at := c.Meta.Time.Add(-c.Uptime); plausibleTime(at, false) {
+				c.At = at
+			}
 		}
 		in.Out.Clocks = append(in.Out.Clocks, c)
 	})
