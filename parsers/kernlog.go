@@ -85,10 +85,6 @@ type klog struct {
 	last   int // index of the last event of this file, -1 none
 	// lastSig is the index of the last event with a signature, -1 none.
 	lastSig int
-	// lastNum is the line number of the last event, for continuations.
-	lastNum int
-	// sawJSON: a journal file switches to JSON lines on its first '{'.
-	sawJSON bool
 }
 
 func newKlog(in *Input, source string) *klog {
@@ -184,7 +180,6 @@ func (k *klog) emit(n int, raw string, l kline) {
 	}
 	k.in.Out.Logs = append(k.in.Out.Logs, ev)
 	k.last = len(k.in.Out.Logs) - 1
-	k.lastNum = n
 	if sig != nil {
 		k.lastSig = k.last
 	}
@@ -239,7 +234,6 @@ func (k *klog) suppressed(ev *event.LogEvent, msg string) bool {
 	}
 	k.in.Out.Logs = append(k.in.Out.Logs, *ev)
 	k.last = len(k.in.Out.Logs) - 1
-	k.lastNum = ev.Ref.Line
 	return true
 }
 
