@@ -55,7 +55,8 @@ func ParseHeader(data []byte) Header {
 		case "cmd", "command":
 			h.Command = val
 		case "date":
-			if t, err := time.Parse(time.RFC3339Nano, val); err == nil {
+			// A date JSON cannot carry (year 0, 10000) is no clock.
+			if t, err := time.Parse(time.RFC3339Nano, val); err == nil && t.Year() >= 1970 && t.Year() < 2200 {
 				h.Date = t.UTC()
 				h.Zone = t.Format("-07:00")
 			}

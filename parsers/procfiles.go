@@ -110,6 +110,11 @@ func detectProcStat(head []byte) bool {
 	if len(lines) < 1 {
 		return false
 	}
+	// A collector may keep only the btime line (grep btime /proc/stat).
+	if b := strings.Fields(lines[0]); len(lines) == 1 && len(b) == 2 && b[0] == "btime" {
+		_, err := strconv.ParseInt(b[1], 10, 64)
+		return err == nil
+	}
 	f := strings.Fields(lines[0])
 	if len(f) < 5 || f[0] != "cpu" {
 		return false
