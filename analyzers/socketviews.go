@@ -203,7 +203,7 @@ func processRecord(ev *event.Evidence, host string, pid int, threads bool) (even
 
 // sockInfoMS reads a tcp_info age such as lastack:3712 (milliseconds).
 func sockInfoMS(s event.Socket, key string) (time.Duration, bool) {
-	v, ok := s.Info[key]
+	v, ok := s.Info.Get(key)
 	if !ok {
 		return 0, false
 	}

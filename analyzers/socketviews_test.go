@@ -66,9 +66,9 @@ func abInode(n uint64) abSockOpt { return func(s *event.Socket) { s.Inode = n } 
 func abInfo(k, v string) abSockOpt {
 	return func(s *event.Socket) {
 		if s.Info == nil {
-			s.Info = map[string]string{}
+			s.Info = &event.SocketInfo{}
 		}
-		s.Info[k] = v
+		s.Info.Set(k, v)
 	}
 }
 

@@ -426,7 +426,7 @@ func (t *lsofTable) line(n int, line []byte) {
 		t.addSocket(event.Socket{
 			Meta: t.in.Meta(n), Snapshot: t.snap, Proto: "sock", State: event.StateUnknown,
 			UID: uid, Inode: ino, Owners: []event.Owner{owner},
-			Info: map[string]string{"lsof": t.it.get(bytes.TrimSpace(rest[i:]))},
+			Info: event.NewSocketInfo("lsof", t.it.get(bytes.TrimSpace(rest[i:]))),
 		})
 		return
 	}
@@ -648,7 +648,7 @@ func (t *lsofTable) finishFile() {
 		t.addSocket(event.Socket{
 			Meta: t.in.Meta(f.line), Snapshot: t.snap, Proto: "sock", State: event.StateUnknown,
 			UID: -1, Inode: ino, Owners: []event.Owner{owner},
-			Info: map[string]string{"lsof": t.it.get(f.name)},
+			Info: event.NewSocketInfo("lsof", t.it.get(f.name)),
 		})
 	}
 	f.typ, f.proto, f.name, f.state, f.qr, f.qs, f.inode = f.typ[:0], f.proto[:0], f.name[:0], nil, nil, nil, f.inode[:0]

@@ -421,7 +421,7 @@ func (t *netstatTable) unixRow(n int, line []byte) {
 		Proto:    "unix",
 		State:    event.StateClose,
 		UID:      -1,
-		Info:     map[string]string{"type": t.it.get(bytes.ToLower(typ))},
+		Info:     event.NewSocketInfo("type", t.it.get(bytes.ToLower(typ))),
 	}
 	f, _, next := nextField(line, pos)
 	switch string(f) {

@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -273,9 +274,9 @@ func TestParseSSDuration(t *testing.T) {
 }
 
 // sockInfoString renders a socket's Info for compact asserts.
-func sockInfoString(m map[string]string) string {
+func sockInfoString(info *event.SocketInfo) string {
 	var kv []string
-	for k, v := range m {
+	for k, v := range info.All() {
 		kv = append(kv, k+"="+v)
 	}
 	sort.Strings(kv)
@@ -312,7 +313,7 @@ func sockLine(s event.Socket) string {
 	if s.Timer != nil {
 		fmt.Fprintf(&b, " timer=%s/%v/%d", s.Timer.Name, s.Timer.Expires, s.Timer.Retrans)
 	}
-	if len(s.Info) > 0 {
+	if s.Info.Len() > 0 {
 		b.WriteString(" info=" + sockInfoString(s.Info))
 	}
 	return b.String()
@@ -457,5 +458,67 @@ func TestSocketSamplesDamaged(t *testing.T) {
 				t.Errorf("errors for two bad lines:\n%s", strings.Join(errs, "\n"))
 			}
 		})
+	}
+}
+
+// TestSocketInfo checks the pair list that replaced the map of a socket's
+// extra fields: same lookups, and the same JSON as the map, so that the
+// goldens and every JSON reader see no difference.
+func TestSocketInfo(t *testing.T) {
+	var none *event.SocketInfo
+	if v, ok := none.Get("sk"); ok || v != "" || none.Len() != 0 {
+		t.Errorf("nil info: Get = %q, %v; Len = %d", v, ok, none.Len())
+	}
+	for _, pairs := range [][]string{
+		{"sk", "3e", "cgroup", "/system.slice/app.service"},
+		{"skmem", "r0,rb131072,t0", "rtt", "0.05/0.025", "cwnd", "10", "lastack", "3712", "rtt", "1/2"},
+		{"<->", "a&b", "bad", "\xff\xfe", "quote", `"x"`},
+		{},
+	} {
+		info := event.NewSocketInfo(pairs...)
+		want := map[string]string{}
+		for j := 0; j+1 < len(pairs); j += 2 {
+			want[pairs[j]] = pairs[j+1]
+		}
+		if info.Len() != len(want) {
+			t.Errorf("%q: Len = %d, want %d", pairs, info.Len(), len(want))
+		}
+		for k, v := range want {
+			if got, ok := info.Get(k); !ok || got != v {
+				t.Errorf("%q: Get(%q) = %q, %v", pairs, k, got, ok)
+			}
+		}
+		for _, html := range []bool{false, true} {
+			enc := func(v any) string {
+				var b bytes.Buffer
+				e := json.NewEncoder(&b)
+				e.SetEscapeHTML(html)
+				e.SetIndent("", "  ")
+				if err := e.Encode(v); err != nil {
+					t.Fatal(err)
+				}
+				return b.String()
+			}
+			got := enc(struct{ Info *event.SocketInfo }{info})
+			if w := enc(struct{ Info map[string]string }{want}); got != w {
+				t.Errorf("%q html=%v: JSON\n%s\nwant\n%s", pairs, html, got, w)
+			}
+			// Decoding too reads as the map would (invalid UTF-8 comes
+			// back as U+FFFD either way).
+			var back struct{ Info *event.SocketInfo }
+			var backMap struct{ Info map[string]string }
+			if err := json.Unmarshal([]byte(got), &back); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(got), &backMap); err != nil {
+				t.Fatal(err)
+			}
+			if again, w := enc(back), enc(backMap); again != w {
+				t.Errorf("%q: decoded\n%s\nwant\n%s", pairs, again, w)
+			}
+		}
+	}
+	if b, _ := json.Marshal(struct{ Info *event.SocketInfo }{}); string(b) != `{"Info":null}` {
+		t.Errorf("nil info JSON = %s", b)
 	}
 }

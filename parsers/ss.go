@@ -227,7 +227,7 @@ func (t *ssTable) fill(s *event.Socket, n int, line []byte, pos int, netid []byt
 		if v, ok := parseUint(ino); ok {
 			s.Inode = v
 		}
-		s.Info = map[string]string{"type": unixType(netid)}
+		setInfo(s, "type", unixType(netid))
 	case string(netid) == "nl" || string(netid) == "p_raw" || string(netid) == "p_dgr":
 		// netlink "rtnl:sshd/812", packet "*:eth0": not address:port
 		s.Proto = t.it.get(netid)
@@ -413,9 +413,9 @@ func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
 
 func setInfo(s *event.Socket, k, v string) {
 	if s.Info == nil {
-		s.Info = make(map[string]string, 4)
+		s.Info = &event.SocketInfo{}
 	}
-	s.Info[k] = v
+	s.Info.Set(k, v)
 }
 
 // parseSSUsers appends to out the owners in the value of

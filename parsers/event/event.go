@@ -8,8 +8,12 @@
 package event
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"iter"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -187,8 +191,119 @@ type Socket struct {
 	Inode    uint64
 	Timer    *Timer
 	// Info holds extra per-socket fields a source printed (ss -i tcp_info,
-	// -m skmem, /proc/net/tcp retransmits), keyed by the source's own names.
-	Info map[string]string
+	// -m skmem, /proc/net/tcp retransmits), keyed by the source's own names;
+	// nil when there are none.
+	Info *SocketInfo
+}
+
+// SocketInfo is a socket's extra fields, keyed by the source's own names.
+// It is a short list of pairs rather than a map: a socket has two or three
+// of them, and a million maps would outweigh the sockets themselves. A nil
+// *SocketInfo is empty. Copies of a Socket share it, as they would a map.
+// It encodes to JSON as an object with sorted keys, as a map does.
+type SocketInfo struct {
+	kv []string // key, value, key, value...
+}
+
+// NewSocketInfo returns the fields of pairs (key, value, key, value...); a
+// key given twice keeps its last value.
+func NewSocketInfo(pairs ...string) *SocketInfo {
+	i := &SocketInfo{}
+	for j := 0; j+1 < len(pairs); j += 2 {
+		i.Set(pairs[j], pairs[j+1])
+	}
+	return i
+}
+
+// Get returns the value of key.
+func (i *SocketInfo) Get(key string) (string, bool) {
+	if i == nil {
+		return "", false
+	}
+	for j := 0; j < len(i.kv); j += 2 {
+		if i.kv[j] == key {
+			return i.kv[j+1], true
+		}
+	}
+	return "", false
+}
+
+// Set sets key to value.
+func (i *SocketInfo) Set(key, value string) {
+	for j := 0; j < len(i.kv); j += 2 {
+		if i.kv[j] == key {
+			i.kv[j+1] = value
+			return
+		}
+	}
+	if i.kv == nil {
+		i.kv = make([]string, 0, 4) // room for the usual two fields
+	}
+	i.kv = append(i.kv, key, value)
+}
+
+// Len returns the number of fields.
+func (i *SocketInfo) Len() int {
+	if i == nil {
+		return 0
+	}
+	return len(i.kv) / 2
+}
+
+// All yields the fields in the order they were first set.
+func (i *SocketInfo) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if i == nil {
+			return
+		}
+		for j := 0; j < len(i.kv); j += 2 {
+			if !yield(i.kv[j], i.kv[j+1]) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the fields as a new map.
+func (i *SocketInfo) Map() map[string]string {
+	m := make(map[string]string, i.Len())
+	for k, v := range i.All() {
+		m[k] = v
+	}
+	return m
+}
+
+// MarshalJSON encodes the fields as a JSON object, exactly as the map of
+// them would be (HTML escaping is left to the caller's encoder).
+func (i *SocketInfo) MarshalJSON() ([]byte, error) {
+	if i == nil {
+		return []byte("null"), nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(i.Map()); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// UnmarshalJSON reads a JSON object of strings (or null).
+func (i *SocketInfo) UnmarshalJSON(data []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	i.kv = i.kv[:0]
+	for _, k := range keys {
+		i.Set(k, m[k])
+	}
+	return nil
 }
 
 // Snapshot is a set of sockets observed at one instant by one command.
