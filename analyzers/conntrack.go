@@ -3,6 +3,8 @@ package analyzers
 import (
 	"fmt"
 	"strings"
+
+	"github.com/netmortem/netmortem/parsers/event"
 )
 
 var (
@@ -36,23 +38,50 @@ one is high, near it medium. Needs a kernel log or the two sysctls.`,
 	Run: runConntrackFull,
 }
 
+// ctTable is one host's conntrack table as the bundle shows it.
+type ctTable struct {
+	count, max       int64
+	countSys, maxSys event.Sysctl
+	hasCount, hasMax bool
+	both             bool
+	ratio            float64
+}
+
+func conntrackTable(ev *event.Evidence, host string) ctTable {
+	var t ctTable
+	t.count, t.countSys, t.hasCount = sysctlInt(ev, host, "net.netfilter.nf_conntrack_count", "net.ipv4.netfilter.ip_conntrack_count")
+	t.max, t.maxSys, t.hasMax = sysctlInt(ev, host, "net.netfilter.nf_conntrack_max", "net.nf_conntrack_max", "net.ipv4.netfilter.ip_conntrack_max")
+	t.both = t.hasCount && t.hasMax && t.max > 0
+	if t.both {
+		t.ratio = float64(t.count) / float64(t.max)
+	}
+	return t
+}
+
 func runConntrackFull(p *Pass) error {
 	ev := p.Evidence
+	owners := conntrackNetnsOwners(ev, p.Config.Get(ctNearRatio))
 	for _, host := range Hosts(ev) {
-		logs := sigLogs(ev, host, "conntrack-full")
+		logs, foreign := splitForeignConntrackLogs(sigLogs(ev, host, "conntrack-full"), host, owners)
 		lines := countLogs(logs)
-		count, countSys, hasCount := sysctlInt(ev, host, "net.netfilter.nf_conntrack_count", "net.ipv4.netfilter.ip_conntrack_count")
-		max, maxSys, hasMax := sysctlInt(ev, host, "net.netfilter.nf_conntrack_max", "net.nf_conntrack_max", "net.ipv4.netfilter.ip_conntrack_max")
-		both := hasCount && hasMax && max > 0
-		ratio := 0.0
-		if both {
-			ratio = float64(count) / float64(max)
-		}
+		t := conntrackTable(ev, host)
 		byLog := lines > 0 && float64(lines) >= p.Config.Get(ctMinLines)
-		near := both && ratio >= p.Config.Get(ctNearRatio)
+		near := t.both && t.ratio >= p.Config.Get(ctNearRatio)
 		if !byLog && !near {
-			if both {
-				p.RuleOut(host, "nf_conntrack_count %d of nf_conntrack_max %d (%.1f%%), and no kernel line reports the table full", count, max, 100*ratio)
+			var why []string
+			if len(foreign) > 0 {
+				ns := logNetns(foreign[0])
+				why = append(why, fmt.Sprintf("%d kernel line(s) report a full table in netns %s, the table of %s (%s): the kernel log is shared by every namespace of a kernel", countLogs(foreign), ns, owners[ns], foreign[0].Ref))
+			}
+			if t.both {
+				why = append(why, fmt.Sprintf("nf_conntrack_count %d of nf_conntrack_max %d (%.1f%%)", t.count, t.max, 100*t.ratio))
+			}
+			if len(why) > 0 {
+				tail := ", and no kernel line reports the table full"
+				if len(foreign) > 0 {
+					tail = " in this host's namespace"
+				}
+				p.RuleOut(host, "%s%s", strings.Join(why, "; "), tail)
 			}
 			continue
 		}
@@ -70,19 +99,19 @@ func runConntrackFull(p *Pass) error {
 			parts = append(parts, s+")")
 		}
 		switch {
-		case both:
+		case t.both:
 			f.Evidence = append(f.Evidence,
-				sysctlEvidence(countSys, fmt.Sprintf("%s entries tracked when collected", fmt.Sprint(count))),
-				sysctlEvidence(maxSys, fmt.Sprintf("of a maximum of %d (%.1f%%)", max, 100*ratio)))
+				sysctlEvidence(t.countSys, fmt.Sprintf("%s entries tracked when collected", fmt.Sprint(t.count))),
+				sysctlEvidence(t.maxSys, fmt.Sprintf("of a maximum of %d (%.1f%%)", t.max, 100*t.ratio)))
 			if near {
 				mech++
 				f.Sources = append(f.Sources, "conntrack count vs max")
-				parts = append(parts, fmt.Sprintf("%d of %d entries in use (%.0f%%)", count, max, 100*ratio))
+				parts = append(parts, fmt.Sprintf("%d of %d entries in use (%.0f%%)", t.count, t.max, 100*t.ratio))
 			} else {
-				parts = append(parts, fmt.Sprintf("by collection the table had drained to %d of %d entries", count, max))
+				parts = append(parts, fmt.Sprintf("by collection the table had drained to %d of %d entries", t.count, t.max))
 			}
-		case hasMax:
-			f.Evidence = append(f.Evidence, sysctlEvidence(maxSys, fmt.Sprintf("nf_conntrack_max is %d", max)))
+		case t.hasMax:
+			f.Evidence = append(f.Evidence, sysctlEvidence(t.maxSys, fmt.Sprintf("nf_conntrack_max is %d", t.max)))
 			f.Missing = append(f.Missing, "nf_conntrack_count not in bundle: could not tell how full the table is (collect: sysctl net.netfilter.nf_conntrack_count)")
 		default:
 			f.Missing = append(f.Missing, "nf_conntrack_count and nf_conntrack_max not in bundle: could not tell how full the table is nor its size (collect: sysctl net.netfilter.nf_conntrack_count net.netfilter.nf_conntrack_max; conntrack -S)")
@@ -91,17 +120,17 @@ func runConntrackFull(p *Pass) error {
 			f.Missing = append(f.Missing, "no kernel line reports the table full: packets may not have been dropped yet (collect: dmesg -T | grep conntrack)")
 		}
 		switch {
-		case byLog, ratio >= 1:
+		case byLog, t.ratio >= 1:
 			f.Severity = High
 		default:
 			f.Severity = Medium
 		}
-		f.Confidence = confidenceOf(mech, byLog || ratio >= 1, false)
+		f.Confidence = confidenceOf(mech, byLog || t.ratio >= 1, false)
 		f.Window = evidenceWindow(f.Evidence)
 		f.Summary = strings.Join(parts, "; ") + ". While the table is full the first packet of every new flow is dropped: new connections stall on SYN retransmissions, established ones keep working."
 		size := "net.netfilter.nf_conntrack_max (double it)"
-		if hasMax {
-			size = fmt.Sprintf("sysctl -w net.netfilter.nf_conntrack_max=%d (twice the current %d)", max*2, max)
+		if t.hasMax {
+			size = fmt.Sprintf("sysctl -w net.netfilter.nf_conntrack_max=%d (twice the current %d)", t.max*2, t.max)
 		}
 		f.Remediation = []string{
 			fmt.Sprintf("Immediate: raise the table: %s (about 300 bytes of kernel memory per entry) and set the hash size to a quarter of it (/sys/module/nf_conntrack/parameters/hashsize); persist both.", size),
@@ -111,4 +140,52 @@ func runConntrackFull(p *Pass) error {
 		p.Report(f)
 	}
 	return nil
+}
+
+// logNetns is the network namespace a "table full in netns N" line names;
+// "" for the initial namespace, which the kernel does not name.
+func logNetns(l event.LogEvent) string {
+	if ns := l.Fields["netns"]; ns != "" {
+		return ns
+	}
+	if _, rest, ok := strings.Cut(l.Text, " in netns "); ok {
+		if f := strings.Fields(strings.TrimRight(rest, ",")); len(f) > 0 {
+			return strings.TrimRight(f[0], ",")
+		}
+	}
+	return ""
+}
+
+// conntrackNetnsOwners assigns each namespace named in "table full in
+// netns N" lines to the host of the bundle whose own table is full (the
+// fullest, at or above near): the other hosts that share the kernel hold
+// copies of the same lines.
+func conntrackNetnsOwners(ev *event.Evidence, near float64) map[string]string {
+	best := map[string]float64{}
+	owners := map[string]string{}
+	for _, host := range Hosts(ev) {
+		t := conntrackTable(ev, host)
+		if !t.both || t.ratio < near {
+			continue
+		}
+		for _, l := range sigLogs(ev, host, "conntrack-full") {
+			if ns := logNetns(l); ns != "" && t.ratio > best[ns] {
+				best[ns], owners[ns] = t.ratio, host
+			}
+		}
+	}
+	return owners
+}
+
+// splitForeignConntrackLogs sets aside the lines about a namespace that
+// another host of the bundle owns.
+func splitForeignConntrackLogs(logs []event.LogEvent, host string, owners map[string]string) (own, foreign []event.LogEvent) {
+	for _, l := range logs {
+		if o, ok := owners[logNetns(l)]; ok && o != host {
+			foreign = append(foreign, l)
+			continue
+		}
+		own = append(own, l)
+	}
+	return own, foreign
 }

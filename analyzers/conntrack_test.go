@@ -82,3 +82,36 @@ func TestConntrackFull(t *testing.T) {
 		})
 	}
 }
+
+// The kernel log is shared by a kernel's namespaces: "table full in netns
+// N" lines belong to the host whose own table is full, not to a peer
+// namespace that holds a copy of them.
+func TestConntrackFullOtherNamespace(t *testing.T) {
+	line := "[Sat Nov 21 22:30:26 2026] nf_conntrack: nf_conntrack: table full in netns 4026532246, dropping packet"
+	server, client := newKB("server"), newKB("client")
+	for _, b := range []*kb{server, client} {
+		b.log("dmesg-T.txt", "conntrack-full", line, kbT0, 10)
+		b.sysctl("net.netfilter.nf_conntrack_max", "262144")
+	}
+	server.sysctl("net.netfilter.nf_conntrack_count", "262144")
+	client.sysctl("net.netfilter.nf_conntrack_count", "0")
+	server.ev.Merge(&client.ev)
+	res, above := server.run(t)
+	if f, ok := above["conntrack-full"]; !ok || f.Host != "server" {
+		t.Fatalf("want conntrack-full on server, got %+v", above)
+	}
+	for _, f := range res.Findings {
+		if f.ID == "conntrack-full" && f.Host == "client" {
+			t.Errorf("conntrack-full reported on client from the server's lines: %s", f.Summary)
+		}
+	}
+	if got := kbRuledOut(res, "conntrack-full"); !strings.Contains(got, "netns 4026532246, the table of server") {
+		t.Errorf("rule-out %q", got)
+	}
+	// Without the count of the full table, the owner is unknown: both keep
+	// their lines.
+	b := newKB("client")
+	b.log("dmesg-T.txt", "conntrack-full", line, kbT0, 1)
+	_, above = b.run(t)
+	kbCheck(t, above, map[string]Severity{"conntrack-full": High})
+}
