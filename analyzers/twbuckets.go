@@ -143,6 +143,9 @@ func runTWBucketOverflow(p *Pass) error {
 			if hasLimit {
 				note += fmt.Sprintf(" against a limit of %d", limit)
 			}
+			if port, n, ok := c.busiestPort(); ok {
+				note += fmt.Sprintf("; %d of its closes are on its port %d", n, port)
+			}
 			f.Evidence = append(f.Evidence, Evidence{Ref: c.first.Ref, Time: c.first.Time, Text: c.first.Text, Note: note})
 			f.Sources = append(f.Sources, "capture")
 			if hasLimit && float64(needed) >= p.Config.Get(twAtRatio)*float64(limit) {
@@ -226,8 +229,22 @@ func twRuleOut(p *Pass, host string, tw twTotal, limit int64, hasLimit bool, d c
 type closer struct {
 	addr  netip.Addr
 	n     int
+	ports map[uint16]int // closes by the closer's own port
 	first Evidence // the FIN frame of its first close
 	span  time.Duration
+}
+
+// busiestPort names the closer's own port that most closes came from,
+// when one does (a server port), for saying which service churns.
+func (c closer) busiestPort() (uint16, int, bool) {
+	var port uint16
+	n := 0
+	for p, k := range c.ports {
+		if k > n || (k == n && p < port) {
+			port, n = p, k
+		}
+	}
+	return port, n, n*2 > c.n && n > 1
 }
 
 func (c closer) rate() float64 {
@@ -297,11 +314,12 @@ func activeClosers(ev *event.Evidence, host string) closerStats {
 		a := who.IP()
 		c := st.byAddr[a]
 		if c == nil {
-			c = &closer{addr: a, first: Evidence{Ref: event.Ref{File: fl.Ref.File, Frame: frame}, Time: fl.End,
+			c = &closer{addr: a, ports: map[uint16]int{}, first: Evidence{Ref: event.Ref{File: fl.Ref.File, Frame: frame}, Time: fl.End,
 				Text: fmt.Sprintf("%s -> %s FIN from %s", fl.Src, fl.Dst, who)}}
 			st.byAddr[a] = c
 		}
 		c.n++
+		c.ports[who.Port]++
 	}
 	if !start.IsZero() && end.After(start) {
 		st.span = end.Sub(start)
