@@ -230,7 +230,7 @@ type closer struct {
 	addr  netip.Addr
 	n     int
 	ports map[uint16]int // closes by the closer's own port
-	first Evidence // the FIN frame of its first close
+	first Evidence       // the FIN frame of its first close
 	span  time.Duration
 }
 
