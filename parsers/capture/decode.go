@@ -1,6 +1,9 @@
 package capture
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Link types (LINKTYPE_ values of pcap and pcapng) the decoder reads.
 const (
@@ -25,33 +28,40 @@ const (
 	flagACK = 0x10
 )
 
+// addr16 is an IP address as two big-endian halves (IPv4 IPv4-mapped),
+// so that keys compare and hash as plain integers.
+type addr16 struct{ hi, lo uint64 }
+
+func (a addr16) bytes() (b [16]byte) {
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
+	return b
+}
+
+func (a addr16) addr() netip.Addr { return netip.AddrFrom16(a.bytes()).Unmap() }
+
 // flowKey is a connection's 4-tuple, ordered so that both directions give
-// the same key: (a, pa) is the smaller endpoint. IPv4 addresses are stored
-// IPv4-mapped.
+// the same key: (a, pa) is the smaller endpoint.
 type flowKey struct {
-	a, b   [16]byte
+	a, b   addr16
 	pa, pb uint16
 }
 
-// hash mixes the 36 bytes of the key into the flow table's map key.
+// hash mixes the key into the flow table's map key.
 func (k *flowKey) hash() uint64 {
-	h := binary.LittleEndian.Uint64(k.a[:8])*0x9e3779b97f4a7c15 ^
-		binary.LittleEndian.Uint64(k.a[8:])*0xc2b2ae3d27d4eb4f ^
-		binary.LittleEndian.Uint64(k.b[:8])*0x165667b19e3779f9 ^
-		binary.LittleEndian.Uint64(k.b[8:])*0xd6e8feb86659fd93 ^
+	h := k.a.hi*0x9e3779b97f4a7c15 ^ k.a.lo*0xc2b2ae3d27d4eb4f ^
+		k.b.hi*0x165667b19e3779f9 ^ k.b.lo*0xd6e8feb86659fd93 ^
 		(uint64(k.pa)<<16|uint64(k.pb))*0xff51afd7ed558ccd
 	return h ^ h>>29
 }
 
-// less orders endpoints: address bytes, then port.
-func less(a, b *[16]byte, pa, pb uint16) bool {
-	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
-	if a0 != b0 {
-		return a0 < b0
+// less orders endpoints: address, then port.
+func less(a, b addr16, pa, pb uint16) bool {
+	if a.hi != b.hi {
+		return a.hi < b.hi
 	}
-	a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
-	if a1 != b1 {
-		return a1 < b1
+	if a.lo != b.lo {
+		return a.lo < b.lo
 	}
 	return pa <= pb
 }
@@ -209,11 +219,9 @@ func decodeIPv4(b []byte, wire int, p *packet) decodeStatus {
 	if total < ihl {
 		return decMalformed
 	}
-	var src, dst [16]byte
-	src[10], src[11], dst[10], dst[11] = 0xff, 0xff, 0xff, 0xff
-	copy(src[12:], b[12:16])
-	copy(dst[12:], b[16:20])
-	return decodeTCP(b[ihl:], total-ihl, &src, &dst, p)
+	src := addr16{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[12:]))}
+	dst := addr16{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[16:]))}
+	return decodeTCP(b[ihl:], total-ihl, src, dst, p)
 }
 
 func decodeIPv6(b []byte, wire int, p *packet) decodeStatus {
@@ -234,10 +242,9 @@ func decodeIPv6(b []byte, wire int, p *packet) decodeStatus {
 			if off > len(b) || plen < off-40 {
 				return decMalformed
 			}
-			var src, dst [16]byte
-			copy(src[:], b[8:24])
-			copy(dst[:], b[24:40])
-			return decodeTCP(b[off:], plen-(off-40), &src, &dst, p)
+			src := addr16{binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])}
+			dst := addr16{binary.BigEndian.Uint64(b[24:]), binary.BigEndian.Uint64(b[32:])}
+			return decodeTCP(b[off:], plen-(off-40), src, dst, p)
 		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
 			if off+2 > len(b) {
 				return decMalformed
@@ -268,7 +275,7 @@ func decodeIPv6(b []byte, wire int, p *packet) decodeStatus {
 // decodeTCP reads the TCP header in b; seglen is the TCP segment's length
 // (header and payload) according to the IP header, which stays right when
 // the snaplen cut the payload.
-func decodeTCP(b []byte, seglen int, src, dst *[16]byte, p *packet) decodeStatus {
+func decodeTCP(b []byte, seglen int, src, dst addr16, p *packet) decodeStatus {
 	// Ports, sequence, acknowledgment, offset, flags and window are the
 	// first 16 bytes; options and checksum are not needed.
 	if len(b) < 16 {
@@ -285,10 +292,10 @@ func decodeTCP(b []byte, seglen int, src, dst *[16]byte, p *packet) decodeStatus
 	p.win = binary.BigEndian.Uint16(b[14:])
 	p.payload = seglen - doff
 	if less(src, dst, sp, dp) {
-		p.key = flowKey{a: *src, b: *dst, pa: sp, pb: dp}
+		p.key = flowKey{a: src, b: dst, pa: sp, pb: dp}
 		p.fwd = true
 	} else {
-		p.key = flowKey{a: *dst, b: *src, pa: dp, pb: sp}
+		p.key = flowKey{a: dst, b: src, pa: dp, pb: sp}
 		p.fwd = false
 	}
 	return decTCP

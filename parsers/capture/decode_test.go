@@ -21,8 +21,8 @@ type tcpFields struct {
 }
 
 func oursFields(p *packet) tcpFields {
-	a := netip.AddrPortFrom(netip.AddrFrom16(p.key.a).Unmap(), p.key.pa)
-	b := netip.AddrPortFrom(netip.AddrFrom16(p.key.b).Unmap(), p.key.pb)
+	a := netip.AddrPortFrom(p.key.a.addr(), p.key.pa)
+	b := netip.AddrPortFrom(p.key.b.addr(), p.key.pb)
 	if !p.fwd {
 		a, b = b, a
 	}

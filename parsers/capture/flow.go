@@ -2,7 +2,6 @@ package capture
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 	"strconv"
 	"time"
@@ -383,7 +382,7 @@ func (f *flow) endpoint(i int) event.Endpoint {
 	if (i == 0) != f.srcIsA {
 		a, port = f.key.b, f.key.pb
 	}
-	return event.Endpoint{Addr: netip.AddrFrom16(a).Unmap(), Port: port}
+	return event.Endpoint{Addr: a.addr(), Port: port}
 }
 
 // vlanString renders a tag stack as "outer.inner".

@@ -68,9 +68,9 @@ func newPatterns(file string) patterns {
 // addr returns side i's address and port as stored in the key.
 func (f *flow) addr(i int) ([16]byte, uint16) {
 	if (i == 0) == f.srcIsA {
-		return f.key.a, f.key.pa
+		return f.key.a.bytes(), f.key.pa
 	}
-	return f.key.b, f.key.pb
+	return f.key.b.bytes(), f.key.pb
 }
 
 func (p *patterns) observe(fl *event.Flow, f *flow) {

@@ -101,6 +101,7 @@ func TestFormatsAgree(t *testing.T) {
 		"gzip pcap":     gz(t, b.pcapOf(binary.LittleEndian, false)),
 		"gzip pcapng":   gz(t, b.pcapngOf(binary.BigEndian)),
 		"pcapgo writer": pcapgoWrite(t, b),
+		"modified pcap": kuznetzov(b.pcapOf(binary.LittleEndian, false)),
 	}
 	for name, data := range inputs {
 		t.Run(name, func(t *testing.T) {
@@ -112,7 +113,7 @@ func TestFormatsAgree(t *testing.T) {
 				t.Errorf("flow differs\n got %+v\nwant %+v", g, w)
 			}
 			prec := time.Nanosecond
-			if strings.Contains(name, "µs") || strings.Contains(name, "pcapgo") || name == "gzip pcap" {
+			if strings.Contains(name, "µs") || strings.Contains(name, "pcapgo") || name == "gzip pcap" || name == "modified pcap" {
 				prec = time.Microsecond
 			}
 			if g, w := got.Flows[0].End, want.Flows[0].End.Truncate(prec); !g.Equal(w) {
@@ -123,6 +124,22 @@ func TestFormatsAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kuznetzov rewrites a little-endian microsecond pcap in the "modified"
+// format (magic a1b2cd34, 24-byte record headers with ifindex, protocol
+// and packet type).
+func kuznetzov(p []byte) []byte {
+	out := append([]byte(nil), p[:24]...)
+	binary.LittleEndian.PutUint32(out, magicKuznetzov)
+	for p = p[24:]; len(p) >= 16; {
+		n := int(binary.LittleEndian.Uint32(p[8:]))
+		out = append(out, p[:16]...)
+		out = append(out, 2, 0, 0, 0, 0x08, 0x00, 0, 0)
+		out = append(out, p[16:16+n]...)
+		p = p[16+n:]
+	}
+	return out
 }
 
 // pcapgoWrite writes the builder's frames with gopacket's own writer.
