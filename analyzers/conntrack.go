@@ -34,7 +34,10 @@ The count is a gauge read at collection time: a low count with kernel
 lines means the table has drained since.
 
 A kernel line is high (packets were dropped); a count at the limit without
-one is high, near it medium. Needs a kernel log or the two sysctls.`,
+one is high, near it medium. Lines that name a namespace ("table full in
+netns N") belong to the host of the bundle whose own table is full; the
+other hosts sharing the kernel hold copies and rule it out. Needs a kernel
+log or the two sysctls.`,
 	Run: runConntrackFull,
 }
 

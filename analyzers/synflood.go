@@ -45,9 +45,13 @@ else net.core.somaxconn, else a fixed count). From a capture it counts
 half-open connections and how many sources sent them (many sources: a
 flood; the usual clients: a stalled accept queue).
 
-Drops make it high, cookies medium. Linked to accept-queue-overflow when
-that is found. Needs a kernel log, two counter sets, or a socket table with
-the listeners.`,
+Drops make it high, cookies medium. When the same listener's accept queue
+is full (accept-queue-overflow found) and the SYNs do not come from many
+sources, the full SYN queue is that overflow's consequence and is reported
+as info, linked to it. A kernel line naming a port this host does not
+listen on (its ss -a or netstat -a shows every listener) is left out: the
+kernel log is shared by every network namespace of a kernel. Needs a kernel
+log, two counter sets, or a socket table with the listeners.`,
 	Run: runSYNFlood,
 }
 
