@@ -92,7 +92,7 @@ func Analyze(r io.Reader, opt Options, h Handler) Stats {
 	full := make(chan *batch, 4)
 	free := make(chan *batch, 6)
 	for range cap(free) {
-		free <- &batch{pk: make([]packet, 0, batchSize)}
+		free <- &batch{} // grown on demand: small captures stay small
 	}
 	stop := make(chan struct{})
 	var rd reading
@@ -189,7 +189,11 @@ func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, sto
 				rd.maxTS = rec.ts
 			}
 			n := len(b.pk)
-			b.pk = b.pk[:n+1]
+			if n < cap(b.pk) {
+				b.pk = b.pk[:n+1]
+			} else {
+				b.pk = append(b.pk, packet{})
+			}
 			p := &b.pk[n]
 			p.frame, p.ts, p.hasTS = rec.frame, rec.ts, rec.hasTS
 			switch decode(rec.link, rec.data, rec.origLen, p) {

@@ -101,10 +101,15 @@ type source struct {
 	read int64 // bytes read from r
 }
 
-const sourceBuf = 1 << 20
+// The buffer starts small, for the many small files of a bundle, and
+// grows to sourceBuf once a file has filled it, for fewer, larger reads.
+const (
+	sourceStart = 64 << 10
+	sourceBuf   = 1 << 20
+)
 
 func newSource(r io.Reader) *source {
-	return &source{r: r, buf: make([]byte, sourceBuf)}
+	return &source{r: r, buf: make([]byte, sourceStart)}
 }
 
 // fill makes n bytes available at pos. It returns false when the stream
@@ -116,7 +121,13 @@ func (s *source) fill(n int) bool {
 		return true
 	}
 	if s.pos > 0 && s.pos+n > len(s.buf) {
-		s.end = copy(s.buf, s.buf[s.pos:s.end])
+		if len(s.buf) < sourceBuf {
+			nb := make([]byte, sourceBuf)
+			s.end = copy(nb, s.buf[s.pos:s.end])
+			s.buf = nb
+		} else {
+			s.end = copy(s.buf, s.buf[s.pos:s.end])
+		}
 		s.pos = 0
 	}
 	for empty := 0; s.end-s.pos < n && s.err == nil; {
