@@ -46,7 +46,7 @@ func newFormatsCmd(ios *IOStreams) *cobra.Command {
 			if err := t.Render(); err != nil {
 				return err
 			}
-			fmt.Fprintln(ios.Out, "\nKinds are recognised by content (the first bytes after any collection header), in the order above; file names are never used.")
+			fmt.Fprintln(ios.Out, "\nKinds are recognised by content (the first bytes after any collection header), tried in the order above.\nOnly bare values (a lone number) are recognised by the collection header's command or a proc/sys path,\nsince their meaning is not in their content.")
 			return nil
 		},
 	}
