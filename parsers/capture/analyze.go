@@ -76,8 +76,17 @@ type Stats struct {
 // segments ahead of the flow table; the handler is only ever called from
 // the caller's goroutine.
 func Analyze(r io.Reader, opt Options, h Handler) Stats {
+	return analyzeSource(newSource(r), opt, h)
+}
+
+// AnalyzeBytes is Analyze over a capture held in memory: records are read
+// in place, without a copy.
+func AnalyzeBytes(data []byte, opt Options, h Handler) Stats {
+	return analyzeSource(&source{buf: data, end: len(data), err: io.EOF, read: int64(len(data))}, opt, h)
+}
+
+func analyzeSource(src *source, opt Options, h Handler) Stats {
 	var st Stats
-	src := newSource(r)
 	var errs []posError
 	st.Gzip = isGzip(peek(src))
 	rr, format, err := openReader(src)
@@ -85,7 +94,7 @@ func Analyze(r io.Reader, opt Options, h Handler) Stats {
 	if err != nil {
 		errs = append(errs, asPosError(err, ""))
 		reportErrors(opt.File, st.Gzip, errs, h)
-		st.Bytes = src.read
+		st.Bytes = src.consumed()
 		return st
 	}
 	t := newTable(opt, h, &st)
@@ -135,7 +144,7 @@ func Analyze(r io.Reader, opt Options, h Handler) Stats {
 		errs = append(errs, asPosError(rd.failed, "; frames before it were used"))
 	}
 	reportErrors(opt.File, st.Gzip, errs, h)
-	st.Bytes = src.read
+	st.Bytes = src.consumed()
 	if opt.Progress != nil {
 		opt.Progress(st.Frames, st.Bytes)
 	}
@@ -166,6 +175,13 @@ type reading struct {
 
 func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, stop chan struct{}) {
 	defer close(full)
+	// A panic here could not be recovered by the caller (RunParser): make
+	// it the error that ends the file.
+	defer func() {
+		if v := recover(); v != nil {
+			rd.failed = fmt.Errorf("internal error at frame %d: %v", rd.frames+1, v)
+		}
+	}()
 	var rec record
 	for done := false; !done; {
 		var b *batch
@@ -224,7 +240,7 @@ func (rd *reading) run(rr recordReader, src *source, full, free chan *batch, sto
 			}
 			b.pk = b.pk[:n]
 		}
-		b.frames, b.span, b.bytes, b.maxTS = rd.frames, rd.frames-start, src.read, rd.maxTS
+		b.frames, b.span, b.bytes, b.maxTS = rd.frames, rd.frames-start, src.consumed(), rd.maxTS
 		select {
 		case full <- b:
 		case <-stop:

@@ -52,5 +52,10 @@ func FuzzReadCapture(f *testing.F) {
 		if !bytes.Equal(j1, j2) {
 			t.Fatal("two runs over the same bytes differ")
 		}
+		// Reading in place (a mapped file) gives the same as streaming.
+		j3, _ := json.Marshal(analyzeBytes(data, opt))
+		if !bytes.Equal(j1, j3) {
+			t.Fatalf("AnalyzeBytes differs from Analyze:\n%s\n%s", j3, j1)
+		}
 	})
 }

@@ -63,12 +63,26 @@ func analyze(t testing.TB, data []byte, opt Options) *result {
 		opt.File = "test.pcap"
 	}
 	res := &result{}
-	res.Stats = Analyze(bytes.NewReader(data), opt, Handler{
+	res.Stats = Analyze(bytes.NewReader(data), opt, res.handler())
+	return res
+}
+
+// analyzeBytes is analyze through AnalyzeBytes.
+func analyzeBytes(data []byte, opt Options) *result {
+	if opt.File == "" {
+		opt.File = "test.pcap"
+	}
+	res := &result{}
+	res.Stats = AnalyzeBytes(data, opt, res.handler())
+	return res
+}
+
+func (res *result) handler() Handler {
+	return Handler{
 		Flow:  func(f *event.Flow) { cp := *f; res.Flows = append(res.Flows, &cp) },
 		Event: func(e *event.PacketEvent) { res.Events = append(res.Events, e) },
 		Error: func(e *event.ParseError) { res.Errors = append(res.Errors, e.Error()) },
-	})
-	return res
+	}
 }
 
 func (r *result) anomalies(kind string) []event.Anomaly {

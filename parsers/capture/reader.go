@@ -152,6 +152,10 @@ func (s *source) fill(n int) bool {
 
 func (s *source) avail() int { return s.end - s.pos }
 
+// consumed is how many bytes of the underlying stream were used: what
+// was read, less what waits in the buffer.
+func (s *source) consumed() int64 { return s.read - int64(s.end-s.pos) }
+
 func (s *source) skip(n int) {
 	s.pos += n
 	s.off += int64(n)

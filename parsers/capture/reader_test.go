@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -446,3 +447,15 @@ func TestReaderStopsOnReadError(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// Reading in place gives what streaming gives, damaged or not.
+func TestAnalyzeBytes(t *testing.T) {
+	b := sampleConn(t)
+	for name, data := range map[string][]byte{"whole": b.pcapng(), "cut": b.pcap()[:500], "gzip": gz(t, b.pcap()), "empty": nil} {
+		got, _ := json.Marshal(analyzeBytes(data, Options{}))
+		want, _ := json.Marshal(analyze(t, data, Options{}))
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: in place\n%s\nstreamed\n%s", name, got, want)
+		}
+	}
+}
