@@ -18,6 +18,7 @@ NSP=nml-
 
 LAB_PIDS=()
 LAB_NS=()
+LAB_LINKS=()
 INCIDENT=
 RUN=
 OUT=
@@ -104,7 +105,9 @@ lab_cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
-	ip link show 2>/dev/null | grep -o 'v-[a-z0-9-]*' | sort -u | while read -r l; do ip link del "$l" 2>/dev/null; done
+	# A veth end still in the host namespace (a run interrupted between
+	# creating and moving it); only the ones this run created.
+	for l in "${LAB_LINKS[@]}"; do ip link del "$l" 2>/dev/null; done
 	return $rc
 }
 
@@ -125,6 +128,7 @@ lab_host() {
 	shift
 	ip netns add "$ns"
 	LAB_NS+=("$ns")
+	LAB_LINKS+=("v-$name")
 	ip link add "v-$name" type veth peer name eth0 netns "$ns"
 	ip link set "v-$name" netns "${NSP}sw"
 	ip -n "${NSP}sw" link set "v-$name" master br0 up
