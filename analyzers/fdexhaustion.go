@@ -3,6 +3,7 @@ package analyzers
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/netmortem/netmortem/parsers/event"
@@ -183,21 +184,45 @@ func fdFinding(p *Pass, host string, worst *fdProc, emfile []event.LogEvent, emf
 				Note: fmt.Sprintf("one of %d CLOSE_WAIT sockets still holding an fd in %s", len(cw), snap.Ref.File)})
 		}
 	}
-	// In a capture: the kernel completed the handshake but accept() failed.
-	var rst []event.Flow
+	// In a capture: the kernel completed the handshake but accept() failed
+	// (reset on first data), or the full accept queue made the listener drop
+	// SYNs. Only connections to the process's own listeners count when the
+	// socket tables say which ports those are.
+	ports := listenPorts(ev, host, pid)
+	var resets, unanswered []event.Flow
 	for _, fl := range ev.Flows {
-		if fl.Host == host && hasAnomaly(fl, "handshake-then-rst", "syn-unanswered") {
-			rst = append(rst, fl)
+		if fl.Host != host || (len(ports) > 0 && !ports[fl.Dst.Port]) {
+			continue
+		}
+		switch {
+		case hasAnomaly(fl, "handshake-then-rst"):
+			resets = append(resets, fl)
+		case hasAnomaly(fl, "syn-unanswered"):
+			unanswered = append(unanswered, fl)
 		}
 	}
-	if len(rst) > 0 {
+	var effect []string
+	for _, g := range []struct {
+		flows []event.Flow
+		kind  string
+		note  string
+	}{
+		{resets, "handshake-then-rst", "connection(s) completed the handshake and were reset on their first data: accept() failed"},
+		{unanswered, "syn-unanswered", "connection(s) sent SYNs that were never answered: the listener dropped them"},
+	} {
+		if len(g.flows) == 0 {
+			continue
+		}
+		a := firstAnomaly(g.flows[0], g.kind)
+		f.Evidence = append(f.Evidence, Evidence{Ref: event.Ref{File: g.flows[0].Ref.File, Frame: a.Frame}, Time: g.flows[0].Start,
+			Text: fmt.Sprintf("%s -> %s %s", g.flows[0].Src, g.flows[0].Dst, a.Kind),
+			Note: fmt.Sprintf("%d %s", len(g.flows), g.note)})
+		effect = append(effect, fmt.Sprintf("%d %s", len(g.flows), g.note))
+	}
+	if len(effect) > 0 {
 		f.Sources = append(f.Sources, "capture")
-		a := firstAnomaly(rst[0], "handshake-then-rst", "syn-unanswered")
-		f.Evidence = append(f.Evidence, Evidence{Ref: event.Ref{File: rst[0].Ref.File, Frame: a.Frame}, Time: rst[0].Start,
-			Text: fmt.Sprintf("%s -> %s %s", rst[0].Src, rst[0].Dst, a.Kind),
-			Note: fmt.Sprintf("%d connection(s) completed or attempted the handshake and were reset or left unanswered", len(rst))})
 	} else if len(ev.Flows) == 0 {
-		f.Missing = append(f.Missing, "no capture in bundle: could not confirm resets after the handshake (collect: tcpdump -i any -s 128 -w cap.pcap port PORT)")
+		f.Missing = append(f.Missing, "no capture in bundle: could not confirm what new connections saw (collect: tcpdump -i any -s 128 -w cap.pcap port PORT)")
 	}
 
 	switch {
@@ -233,7 +258,10 @@ func fdFinding(p *Pass, host string, worst *fdProc, emfile []event.LogEvent, emf
 	if emfileN > 0 {
 		f.Summary += fmt.Sprintf("; %d log line(s) report EMFILE (too many open files)", emfileN)
 	}
-	f.Summary += "; new connections are accepted by the kernel and then reset or dropped."
+	if len(effect) > 0 {
+		f.Summary += "; in the capture " + strings.Join(effect, ", and ")
+	}
+	f.Summary += "."
 	f.Remediation = []string{
 		"Immediate: restart the service or raise its limit live (prlimit --pid PID --nofile=N:N); a raise only buys time if something leaks.",
 		"Find what holds the fds: group lsof -p PID by type and TCP state; CLOSE_WAIT means the code never closes sockets its peer closed.",
@@ -300,4 +328,19 @@ func orText(text, fallback string) string {
 		return text
 	}
 	return fallback
+}
+
+// listenPorts returns the ports pid listens on in host's best socket view
+// (all listeners when pid is 0); empty when the tables don't say.
+func listenPorts(ev *event.Evidence, host string, pid int) map[uint16]bool {
+	ports := map[uint16]bool{}
+	v := hostSockView(ev, host)
+	for _, socks := range v.Socks {
+		for _, s := range socks {
+			if s.State == event.StateListen && (pid == 0 || ownedBy(s, pid)) {
+				ports[s.Local.Port] = true
+			}
+		}
+	}
+	return ports
 }
