@@ -15,7 +15,8 @@ import (
 // captureRun is a tcpdump running beside the other steps.
 type captureRun struct {
 	step     *step
-	done     chan struct{}
+	stopped  chan struct{} // tcpdump has ended
+	done     chan struct{} // and its output is prepared
 	stdout   *pcapBuffer
 	stderr   capBuffer
 	date     time.Time
@@ -24,7 +25,7 @@ type captureRun struct {
 	err      error
 	asked    time.Duration // the capture length asked for
 	got      time.Duration // the capture length the timeout allowed
-	outerEnd bool          // the total timeout ended it
+	outerEnd bool          // an interrupt or the timeout ended it
 
 	// Prepared as soon as tcpdump stops, beside the other steps, so that a
 	// big capture does not have to be compressed after the timeout.
@@ -68,7 +69,8 @@ func bpfFilter(ports []int) string {
 }
 
 // startCapture starts tcpdump for the asked duration, cut short so that it
-// ends a little before the total timeout (preparing it takes a moment).
+// ends with the snapshots' share of the timeout: preparing it takes a
+// moment, which it shares with reading the logs.
 func (c *collector) startCapture() *captureRun {
 	o := &c.o
 	argv := []string{"tcpdump", "-i", o.Iface, "-n", "-s", strconv.Itoa(o.Snaplen), "-U", "-w", "-"}
@@ -77,19 +79,15 @@ func (c *collector) startCapture() *captureRun {
 	}
 	argv = c.netArgv(argv)
 	r := &captureRun{
-		step:  &step{file: "capture.txt", phase: "capture", argv: argv},
-		done:  make(chan struct{}),
-		asked: o.PcapDuration,
+		step:    &step{file: "capture.txt", phase: "capture", argv: argv},
+		stopped: make(chan struct{}),
+		done:    make(chan struct{}),
+		asked:   o.PcapDuration,
 	}
 	now := time.Now()
 	end := now.Add(o.PcapDuration)
-	if d, ok := c.ctx.Deadline(); ok {
-		// Time to trim, pseudonymise and compress up to --max-size
-		// (about 1.5 s for 50 MB) before the total timeout.
-		reserve := min(2*time.Second, o.Timeout/5)
-		if d.Add(-reserve).Before(end) {
-			end = d.Add(-reserve)
-		}
+	if d, ok := c.ctx.Deadline(); ok && d.Before(end) {
+		end = d
 	}
 	r.got = end.Sub(now)
 	cctx, cancel := context.WithDeadline(c.ctx, end)
@@ -107,7 +105,10 @@ func (c *collector) startCapture() *captureRun {
 		t0 := time.Now()
 		r.exit, r.err = o.Exec(cctx, argv, r.stdout, &r.stderr)
 		r.dur = time.Since(t0)
-		r.outerEnd = c.ctx.Err() != nil
+		// Its own deadline is within the timeout's; only an interrupt, or a
+		// timeout that had already run out, stops it early.
+		r.outerEnd = c.parent.Err() != nil || r.got <= 0
+		close(r.stopped)
 		r.prepare(c.anon, o.PcapMaxBytes, top)
 	}()
 	return r

@@ -184,10 +184,11 @@ type step struct {
 	cmd      string   // the # cmd header; derived from argv or read when ""
 	note     string   // always recorded (what the file is and is not)
 	filter   func([]byte) []byte
-	procNet  bool  // hex addresses of /proc/net/tcp to anonymize
-	optional bool  // a missing tool is a manifest line, not a file
-	kernLog  bool  // a kernel log: command line and init environment are redacted
-	tail     int64 // > 0: keep only the last tail bytes of read
+	procNet  bool   // hex addresses of /proc/net/tcp to anonymize
+	optional bool   // a missing tool is a manifest line, not a file
+	kernLog  bool   // a kernel log: command line and init environment are redacted
+	tail     int64  // > 0: keep only the last tail bytes of read
+	skip     string // not run: a manifest line with this note
 }
 
 func (s *step) command() string {
@@ -212,17 +213,20 @@ type entry struct {
 }
 
 type collector struct {
-	o          Options
-	ctx        context.Context // ends at the total timeout
-	parent     context.Context // the caller's: ends on an interrupt
-	b          *bundle
-	anon       *Anonymizer
-	entries    []entry
-	timedOut   bool
-	missing    []string // tools not found
-	listenPIDs []int    // processes listening on Options.Ports
-	netPID     string   // Options.NetNS is /proc/netPID/ns/net: read /proc/netPID/net
-	n, total   int
+	o           Options
+	ctx         context.Context // the current phase's; see Run
+	all         context.Context // ends at the total timeout
+	parent      context.Context // the caller's: ends on an interrupt
+	reserve     time.Duration   // the end of the timeout kept for the logs
+	b           *bundle
+	anon        *Anonymizer
+	entries     []entry
+	timedOut    bool
+	missing     []string // tools not found
+	listenPIDs  []int    // processes listening on Options.Ports
+	netPID      string   // Options.NetNS is /proc/netPID/ns/net: read /proc/netPID/net
+	cancelFinal context.CancelFunc
+	n, total    int
 }
 
 // Run collects a bundle and writes it to w as a gzip tar. It returns an
@@ -236,9 +240,18 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 		return Result{}, err
 	}
 	parent := ctx
-	ctx, cancel := context.WithDeadline(ctx, start.Add(o.Timeout))
+	deadline := start.Add(o.Timeout)
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d // the caller's is shorter: it is the timeout
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	c := &collector{o: o, ctx: ctx, parent: parent, anon: o.anon}
+	// The snapshots and the capture end early enough to leave the logs,
+	// read last, their share of the timeout.
+	reserve := logReserve(deadline.Sub(start))
+	main, cancelMain := context.WithDeadline(ctx, deadline.Add(-reserve))
+	defer cancelMain()
+	c := &collector{o: o, ctx: main, all: ctx, parent: parent, reserve: reserve, anon: o.anon}
 	if m := procNS.FindStringSubmatch(o.NetNS); m != nil {
 		c.netPID = m[1]
 	}
@@ -258,6 +271,9 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	}
 	c.b = newBundle(w, hostDir(host))
 	err := c.collect()
+	if c.cancelFinal != nil {
+		c.cancelFinal()
+	}
 	res := Result{TimedOut: c.timedOut}
 	if err == nil {
 		err = c.writeManifest(startDate)
@@ -316,7 +332,8 @@ func (c *collector) collect() error {
 	pids = slices.Compact(pids)
 
 	once := c.onceSteps(pids)
-	c.total = c.n + len(once) + o.Snapshots*len(c.snapshotSteps(1))
+	final := c.finalSteps()
+	c.total = c.n + len(once) + o.Snapshots*len(c.snapshotSteps(1)) + len(final)
 	var capture *captureRun
 	if o.Pcap {
 		c.total += 2
@@ -345,10 +362,46 @@ func (c *collector) collect() error {
 			}
 		}
 	}
+	// The logs come last, once the capture has stopped, so that they hold
+	// what happened while the snapshots and packets were taken. The
+	// capture is trimmed and compressed meanwhile.
+	if capture != nil {
+		<-capture.stopped
+	}
+	c.enterFinal()
+	for _, s := range final {
+		if err := c.run(s); err != nil {
+			return err
+		}
+	}
 	if capture != nil {
 		return c.finishCapture(capture)
 	}
 	return nil
+}
+
+// logReserve is the end of the total timeout kept for the steps that run
+// last (kernel and application logs): reading them takes well under a
+// second on a usual box, journalctl on a big journal a few seconds. The
+// capture's own trimming and compression (about 1.5 s for 50 MB) runs
+// beside them in the same time.
+func logReserve(timeout time.Duration) time.Duration {
+	return min(5*time.Second, timeout/4)
+}
+
+// enterFinal switches to the last phase, which may use the whole timeout.
+// After an interrupt the logs are still read, within the reserve: they
+// are what a bundle is least useful without.
+func (c *collector) enterFinal() {
+	if c.parent.Err() == nil {
+		c.ctx = c.all
+		return
+	}
+	end := time.Now().Add(c.reserve)
+	if d, ok := c.all.Deadline(); ok && d.Before(end) {
+		end = d
+	}
+	c.ctx, c.cancelFinal = context.WithDeadline(context.WithoutCancel(c.parent), end)
 }
 
 // sleepUntil waits for t or the end of the collection.
@@ -428,15 +481,39 @@ func (c *collector) onceSteps(pids []int) []*step {
 		&step{file: "sysctl.txt", argv: c.netArgv([]string{"sysctl", "-a"}),
 			filter: keepLines(`^(net|fs)\.`), note: "kept only net.* and fs.* keys"},
 		&step{file: "proc-sys-fs-file-nr.txt", read: "/proc/sys/fs/file-nr"},
-		&step{file: "dmesg-T.txt", argv: []string{"dmesg", "-T"}, kernLog: true},
-		&step{file: "dmesg.txt", argv: []string{"dmesg"}, kernLog: true},
-		&step{file: "journalctl-k.txt", argv: []string{"journalctl", "-k", "--since=" + c.o.JournalSince, "--no-pager", "-o", "short-iso"},
-			optional: true, kernLog: true},
+		c.conntrackStats(),
 	)
 	for _, s := range steps {
 		if s.phase == "" {
 			s.phase = "system"
 		}
+	}
+	return steps
+}
+
+// conntrackStatsProbe exists only while the nf_conntrack module is loaded
+// (in every network namespace).
+const conntrackStatsProbe = "/proc/sys/net/netfilter/nf_conntrack_max"
+
+// conntrackStats is `conntrack -S`, the per-CPU connection tracking
+// counters (drop, early_drop, insert_failed), of Options.NetNS. Where
+// nf_conntrack is not loaded there is nothing to count, and asking would
+// make the kernel load it: the manifest says so instead.
+func (c *collector) conntrackStats() *step {
+	s := &step{file: "conntrack-S.txt", argv: c.netArgv([]string{"conntrack", "-S"})}
+	if _, err := c.o.ReadFile(conntrackStatsProbe, 64); err != nil {
+		s.skip = "not run: nf_conntrack is not loaded (no " + conntrackStatsProbe + "), and conntrack would load it"
+	}
+	return s
+}
+
+// finalSteps are read last: the kernel logs and the application logs.
+func (c *collector) finalSteps() []*step {
+	steps := []*step{
+		{file: "dmesg-T.txt", phase: "kernel log", argv: []string{"dmesg", "-T"}, kernLog: true},
+		{file: "dmesg.txt", phase: "kernel log", argv: []string{"dmesg"}, kernLog: true},
+		{file: "journalctl-k.txt", phase: "kernel log", argv: []string{"journalctl", "-k", "--since=" + c.o.JournalSince, "--no-pager", "-o", "short-iso"},
+			optional: true, kernLog: true},
 	}
 	seen := map[string]int{}
 	for _, l := range c.o.Logs {
@@ -511,6 +588,10 @@ func (c *collector) run(s *step) error {
 	if c.ctx.Err() != nil {
 		c.timedOut = true
 		c.entries = append(c.entries, entry{file: s.file, cmd: s.command(), skipped: true, note: "skipped: " + c.stopReason()})
+		return nil
+	}
+	if s.skip != "" {
+		c.entries = append(c.entries, entry{file: s.file, cmd: s.command(), skipped: true, note: s.skip})
 		return nil
 	}
 	if c.o.Progress != nil {
@@ -642,6 +723,10 @@ func (c *collector) execute(s *step) outcome {
 func (c *collector) stopReason() string {
 	if c.parent.Err() != nil {
 		return "the collection was interrupted"
+	}
+	if c.all.Err() == nil {
+		// Only the snapshots' share ended.
+		return fmt.Sprintf("the total --timeout %v ran out (less %v kept for the logs)", c.o.Timeout, c.reserve)
 	}
 	return fmt.Sprintf("the total --timeout %v ran out", c.o.Timeout)
 }

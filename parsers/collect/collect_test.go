@@ -11,7 +11,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -674,5 +676,223 @@ func TestCollectPermissionDenied(t *testing.T) {
 	}
 	if _, ok := got["web-1/capture.pcap"]; ok {
 		t.Error("capture.pcap written although tcpdump wrote nothing")
+	}
+}
+
+// TestCollectLogsReadLast: the kernel and application logs are read after
+// the last snapshot and after the capture stopped, so lines written during
+// the collection are in the bundle.
+func TestCollectLogsReadLast(t *testing.T) {
+	tools, files := fakeBox()
+	log := t.TempDir() + "/app.log"
+	if err := os.WriteFile(log, []byte("2026-11-21 21:54:50 INFO started\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendLog := func(line string) {
+		f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f.WriteString(line + "\n")
+		f.Close()
+	}
+	var mu sync.Mutex
+	var events []string
+	kernel := "[  100.000000] before the collection\n"
+	note := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	inner := fakeExec(tools)
+	ex := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+		switch argv[0] {
+		case "ss":
+			if argv[1] == "-tanpoei" {
+				note("ss")
+				appendLog("2026-11-21 21:54:55 ERROR during snapshot")
+			}
+		case "tcpdump":
+			<-ctx.Done()
+			mu.Lock()
+			kernel += "[  101.000000] TCP: during the capture\n"
+			mu.Unlock()
+			appendLog("2026-11-21 21:54:56 ERROR during the capture")
+			note("tcpdump stopped")
+			return -1, ctx.Err()
+		case "dmesg":
+			note("dmesg")
+			mu.Lock()
+			io.WriteString(stdout, kernel)
+			mu.Unlock()
+			return 0, nil
+		}
+		return inner(ctx, argv, stdout, stderr)
+	}
+	_, bundle := runFake(t, Options{Snapshots: 2, Interval: 50 * time.Millisecond, Pcap: true,
+		PcapDuration: 300 * time.Millisecond, Logs: []string{log}, Exec: ex, ReadFile: fakeRead(files)})
+	got := fileMap(bundle)
+
+	mu.Lock()
+	order := strings.Join(events, ",")
+	mu.Unlock()
+	if want := "ss,ss,tcpdump stopped,dmesg,dmesg"; order != want {
+		t.Errorf("order of events %q, want %q", order, want)
+	}
+	for _, name := range []string{"web-1/dmesg.txt", "web-1/dmesg-T.txt"} {
+		if !strings.Contains(got[name], "during the capture") {
+			t.Errorf("%s lacks the kernel line logged during the capture:\n%s", name, got[name])
+		}
+	}
+	if app := got["web-1/logs/app.log"]; strings.Count(app, "during snapshot") != 2 || !strings.Contains(app, "during the capture") {
+		t.Errorf("logs/app.log lacks lines written during the collection:\n%s", app)
+	}
+	// The bundle lists them in the order they were read.
+	var names []string
+	for _, f := range bundle {
+		names = append(names, strings.TrimPrefix(f.name, "web-1/"))
+	}
+	idx := func(name string) int { return slices.Index(names, name) }
+	if !(idx("ss-tanpoei.2.txt") < idx("dmesg-T.txt") && idx("dmesg-T.txt") < idx("logs/app.log")) {
+		t.Errorf("bundle order: %q", names)
+	}
+}
+
+// TestCollectLogsKeepTheirReserve: snapshots that do not fit in the
+// timeout are skipped early enough for the logs to be read in full.
+func TestCollectLogsKeepTheirReserve(t *testing.T) {
+	tools, files := fakeBox()
+	tools["tcpdump"] = fakeTool{hang: true}
+	tools["dmesg"] = fakeTool{out: "[  100.000000] TCP: time wait bucket table overflow\n", sleep: 100 * time.Millisecond}
+	log := t.TempDir() + "/app.log"
+	if err := os.WriteFile(log, []byte("2026-11-21 21:54:50 INFO started\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 2 * time.Second
+	start := time.Now()
+	res, bundle := runFake(t, Options{Snapshots: 10, Interval: 500 * time.Millisecond, Timeout: timeout,
+		Pcap: true, PcapDuration: time.Minute, Logs: []string{log}, Exec: fakeExec(tools), ReadFile: fakeRead(files)})
+	elapsed := time.Since(start)
+	if elapsed > timeout+500*time.Millisecond {
+		t.Errorf("run took %v with --timeout %v", elapsed, timeout)
+	}
+	got := fileMap(bundle)
+	for _, name := range []string{"web-1/dmesg-T.txt", "web-1/dmesg.txt", "web-1/logs/app.log"} {
+		h := parsers.ParseHeader([]byte(got[name]))
+		if h.Exit != 0 || h.Note != "" && !strings.Contains(h.Note, "last") {
+			t.Errorf("%s: exit %d note %q, want read in full", name, h.Exit, h.Note)
+		}
+	}
+	if !strings.Contains(got["web-1/logs/app.log"], "INFO started") {
+		t.Error("logs/app.log is empty")
+	}
+	if _, ok := got["web-1/ss-tanpoei.2.txt"]; !ok {
+		t.Error("the second snapshot fits in the timeout but is missing")
+	}
+	if _, ok := got["web-1/ss-tanpoei.5.txt"]; ok {
+		t.Error("the fifth snapshot (2 s after the first) cannot fit in the timeout")
+	}
+	manifest := got["web-1/manifest.txt"]
+	if !strings.Contains(manifest, "ss-tanpoei.10.txt\t-\t") || !strings.Contains(manifest, "skipped: the total --timeout 2s ran out (less 500ms kept for the logs)") {
+		t.Errorf("manifest does not list the skipped snapshots:\n%s", manifest)
+	}
+	h := parsers.ParseHeader([]byte(got["web-1/capture.txt"]))
+	if !strings.Contains(h.Note, "instead of 1m0s to end within the total timeout") {
+		t.Errorf("capture.txt note = %q", h.Note)
+	}
+	if !res.TimedOut {
+		t.Error("snapshots were skipped but TimedOut is false")
+	}
+}
+
+// TestCollectInterruptStillReadsLogs: an interrupt ends the snapshots and
+// the capture, and the logs are still read.
+func TestCollectInterruptStillReadsLogs(t *testing.T) {
+	tools, files := fakeBox()
+	tools["tcpdump"] = fakeTool{hang: true}
+	// As signal.NotifyContext does on Ctrl-C.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	var buf bytes.Buffer
+	res, err := Run(ctx, &buf, Options{Snapshots: 3, Interval: 10 * time.Second, Pcap: true,
+		Exec: fakeExec(tools), ReadFile: fakeRead(files)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("an interrupted run took %v", d)
+	}
+	got := fileMap(readBundle(t, buf.Bytes()))
+	if h := parsers.ParseHeader([]byte(got["web-1/dmesg.txt"])); h.Exit != 0 || !strings.Contains(got["web-1/dmesg.txt"], "bucket table overflow") {
+		t.Errorf("dmesg.txt after an interrupt: %+v\n%s", h, got["web-1/dmesg.txt"])
+	}
+	if _, ok := got["web-1/ss-tanpoei.2.txt"]; ok {
+		t.Error("the second snapshot was taken after the interrupt")
+	}
+	if !res.TimedOut || len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "interrupted") {
+		t.Errorf("result = %+v", res)
+	}
+	if h := parsers.ParseHeader([]byte(got["web-1/capture.txt"])); !strings.Contains(h.Note, "interrupted") {
+		t.Errorf("capture.txt note = %q", h.Note)
+	}
+}
+
+func TestCollectConntrackStats(t *testing.T) {
+	const stats = "cpu=0   \tfound=0 invalid=3 insert=0 insert_failed=0 drop=1021 early_drop=0 error=0 search_restart=0\n"
+	tests := []struct {
+		name     string
+		loaded   bool
+		tool     bool
+		wantFile bool
+		wantExit int
+		note     string
+	}{
+		{"loaded", true, true, true, 0, ""},
+		{"tool missing", true, false, true, 127, "not found: conntrack"},
+		{"module not loaded", false, true, false, 0, "nf_conntrack is not loaded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tools, files := fakeBox()
+			if tt.tool {
+				tools["conntrack"] = fakeTool{out: stats}
+			}
+			if tt.loaded {
+				files[conntrackStatsProbe] = "262144\n"
+			}
+			ran := false
+			inner := fakeExec(tools)
+			ex := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+				if argv[0] == "conntrack" {
+					ran = true
+				}
+				return inner(ctx, argv, stdout, stderr)
+			}
+			res, bundle := runFake(t, Options{Snapshots: 1, Exec: ex, ReadFile: fakeRead(files)})
+			got := fileMap(bundle)
+			data, ok := got["web-1/conntrack-S.txt"]
+			if ok != tt.wantFile || ran != tt.wantFile {
+				t.Fatalf("conntrack-S.txt written %v, conntrack ran %v; want %v", ok, ran, tt.wantFile)
+			}
+			if ok {
+				h := parsers.ParseHeader([]byte(data))
+				if h.Command != "conntrack -S" || h.Exit != tt.wantExit || !strings.Contains(h.Note, tt.note) {
+					t.Errorf("header = %+v", h)
+				}
+				if tt.tool && !strings.Contains(data, "drop=1021") {
+					t.Errorf("conntrack-S.txt = %q", data)
+				}
+				return
+			}
+			if !strings.Contains(got["web-1/manifest.txt"], "conntrack-S.txt\t-\t") || !strings.Contains(got["web-1/manifest.txt"], tt.note) {
+				t.Errorf("manifest does not say why conntrack -S did not run:\n%s", got["web-1/manifest.txt"])
+			}
+			if res.TimedOut {
+				t.Error("a step not run for a reason counts as a timeout")
+			}
+		})
 	}
 }
