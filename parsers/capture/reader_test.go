@@ -405,6 +405,9 @@ func TestDamagedCaptures(t *testing.T) {
 			"test.pcap@28: interface option 9 of 40 bytes overruns its block; frames before it were used"},
 		{"pcapng block of 1 GiB", setLE32(ng, blockOff(2)+4, 1<<30), 0, 0,
 			"test.pcap#frame=1: offset 60: bad block length 1073741824 in block type 0x6; frames before it were used"},
+		{"pcapng timestamp resolution of 2^-64 (pcapgo divides by zero)",
+			append(append(ngSHB(le), ngIDB(le, linkEthernet, 0x80|64, 0)...), ngEPB(le, 0, 1, b.frames[0].data, 60)...), 0, 0,
+			"test.pcap@28: interface timestamp resolution 0xc0 out of range; frames before it were used"},
 		{"gzip cut short", gz(t, good)[:200], -1, -1, "unexpected EOF"},
 	}
 	for _, tt := range tests {
