@@ -48,7 +48,9 @@ that shows it (frames numbered from 1, as in Wireshark).
 
 Connections come in the order of their first frame. The same 4-tuple on
 different VLANs is different connections (tshark's conversation table
-merges them; --ignore-vlan does too).
+merges them; --ignore-vlan does too). JSON is written as connections end,
+in constant memory; the table is laid out once all are read, so prefer
+JSON (or a --filter) for captures of millions of connections.
 
 --filter keeps the connections for which every term holds ("and" between
 terms is optional; "not" negates the next term):
@@ -57,8 +59,9 @@ terms is optional; "not" negates the next term):
   port N         either end has this port
   state STATE    either side ended in this state (CLOSE_WAIT or CLOSE-WAIT, ...)
   anomaly KIND   the connection shows this pattern: handshake-then-rst,
-                 connect-then-rst, syn-unanswered, synack-retrans, refused,
-                 no-response, zero-window, one-sided, fragmented, evicted
+                 connect-then-rst, connect-then-idle, syn-unanswered,
+                 synack-retrans, refused, no-response, zero-window,
+                 one-sided, fragmented, evicted
   vlan TAG       seen with this 802.1Q tag (10, or 10.20 for QinQ)
 The patterns across connections (healthcheck-periodic, active-closer) are
 listed after the connections; host, net, port and anomaly KIND filter
