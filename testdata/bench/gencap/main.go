@@ -124,8 +124,7 @@ type conn struct {
 	script     []seg
 	next       int
 	due        time.Duration
-	lastLen    int
-	lastSeq    uint32
+	lastSeq    uint32 // of the last data segment, for retransmissions
 }
 
 type gen struct {
@@ -315,7 +314,7 @@ func (g *gen) send(c *conn, s seg, ts time.Duration) {
 	g.packets++
 	if !s.retrans {
 		if s.payload > 0 {
-			c.lastSeq, c.lastLen = cur, s.payload
+			c.lastSeq = cur
 		}
 		if s.flags == fSYN && c.next > 0 {
 			return
