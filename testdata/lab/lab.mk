@@ -6,7 +6,7 @@
 
 LAB_INCIDENTS := fd-exhaustion close-wait-leak healthcheck-starvation tw-bucket-overflow \
 	healthy-busy-web healthy-idle accept-queue-overflow ephemeral-port-exhaustion \
-	conntrack-full mixed
+	conntrack-full mixed syn-flood
 LAB_TIMEOUT ?= 300
 
 .PHONY: lab $(addprefix lab-,$(LAB_INCIDENTS))
