@@ -3,7 +3,6 @@ package parsers
 import (
 	"bytes"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -274,6 +273,36 @@ var wellKnownPorts = map[string]uint16{
 // Host.
 func parseEndpoint(b []byte, it *interner) (event.Endpoint, bool) {
 	var e event.Endpoint
+	p, ok := splitEndpoint(b)
+	if !ok {
+		return e, false
+	}
+	e.Addr, e.Port, e.Wildcard = p.addr, p.port, p.wildcard
+	if len(p.iface) > 0 {
+		e.Iface = it.get(p.iface)
+	}
+	if len(p.service) > 0 {
+		e.Service = it.get(p.service)
+		e.Port = wellKnownPorts[e.Service]
+	}
+	if len(p.host) > 0 {
+		e.Host = it.get(p.host)
+	}
+	return e, true
+}
+
+// endpointParts is an endpoint as parseEndpoint reads it, its strings still
+// bytes of the line: host is set when addr is not (a name, "*").
+type endpointParts struct {
+	addr                 netip.Addr
+	host, iface, service []byte
+	port                 uint16
+	wildcard             bool
+}
+
+// splitEndpoint is parseEndpoint without making strings.
+func splitEndpoint(b []byte) (endpointParts, bool) {
+	var e endpointParts
 	if len(b) == 0 {
 		return e, false
 	}
@@ -305,38 +334,35 @@ func parseEndpoint(b []byte, it *interner) (event.Endpoint, bool) {
 	if p := bytes.IndexByte(host, '%'); p >= 0 {
 		host, iface = host[:p], host[p+1:]
 	}
-	if len(iface) > 0 {
-		e.Iface = it.get(iface)
-	}
+	e.iface = iface
 	// lsof +M appends the portmapper registration: 2049[nfs].
 	if k := bytes.IndexByte(port, '['); k > 0 && port[len(port)-1] == ']' {
 		port = port[:k]
 	}
 	switch {
 	case len(port) == 1 && port[0] == '*':
-		e.Wildcard = true
+		e.wildcard = true
 	case isDigits(port):
 		n, ok := parseUint(port)
 		if !ok || n > 65535 {
 			return e, false
 		}
-		e.Port = uint16(n)
+		e.port = uint16(n)
 	case len(port) > 0:
-		e.Service = it.get(port)
-		e.Port = wellKnownPorts[e.Service]
+		e.service = port
 	default:
 		return e, false
 	}
 	switch {
-	case len(host) == 1 && host[0] == '*':
-		e.Host = "*"
 	case len(host) == 0:
 		return e, false
+	case len(host) == 1 && host[0] == '*':
+		e.host = host
 	default:
 		if a, ok := parseAddr(host); ok {
-			e.Addr = a
+			e.addr = a
 		} else {
-			e.Host = it.get(host)
+			e.host = host
 		}
 	}
 	return e, true
@@ -450,104 +476,4 @@ func toolIndex(words []string, tool string) int {
 		}
 	}
 	return -1
-}
-
-// socketSink collects one file's sockets in chunks and appends them to the
-// evidence in one step at the end. Appending a million 344-byte sockets one
-// by one to Evidence.Sockets re-copies the slice at every growth (about
-// five times its final size); chunks are copied once.
-type socketSink struct {
-	chunks [][]event.Socket
-	n      int
-}
-
-const (
-	sinkFirstChunk = 64
-	sinkMaxChunk   = 1 << 14
-)
-
-// add appends s.
-func (k *socketSink) add(s event.Socket) { *k.next() = s }
-
-// next appends a zero socket and returns it to be filled in place (a
-// socket is 344 bytes: copying it costs); drop takes it back when the row
-// turns out bad.
-func (k *socketSink) next() *event.Socket {
-	last := len(k.chunks) - 1
-	if last < 0 || len(k.chunks[last]) == cap(k.chunks[last]) {
-		size := sinkFirstChunk
-		if last >= 0 {
-			size = min(2*cap(k.chunks[last]), sinkMaxChunk)
-		}
-		k.chunks = append(k.chunks, make([]event.Socket, 0, size))
-		last++
-	}
-	c := k.chunks[last]
-	c = c[:len(c)+1]
-	k.chunks[last] = c
-	k.n++
-	return &c[len(c)-1]
-}
-
-// drop removes the socket next returned last.
-func (k *socketSink) drop() {
-	last := len(k.chunks) - 1
-	c := k.chunks[last]
-	c[len(c)-1] = event.Socket{}
-	k.chunks[last] = c[:len(c)-1]
-	k.n--
-	if len(k.chunks[last]) == 0 {
-		k.chunks = k.chunks[:last]
-	}
-}
-
-// last returns the socket added last, or nil.
-func (k *socketSink) last() *event.Socket {
-	if len(k.chunks) == 0 {
-		return nil
-	}
-	c := k.chunks[len(k.chunks)-1]
-	return &c[len(c)-1]
-}
-
-// flush appends the sockets to out and empties the sink.
-func (k *socketSink) flush(out *event.Evidence) {
-	if k.n == 0 {
-		return
-	}
-	out.Sockets = slices.Grow(out.Sockets, k.n)
-	for _, c := range k.chunks {
-		out.Sockets = append(out.Sockets, c...)
-	}
-	k.chunks, k.n = nil, 0
-}
-
-// slabs hand out owners and timers from shared blocks: one allocation per
-// thousand sockets instead of two per socket. A block lives as long as any
-// socket of it does, which is as long as the evidence.
-type slabs struct {
-	owners []event.Owner
-	timers []event.Timer
-}
-
-const slabSize = 1024
-
-// owner returns an empty slice with room for one owner; appending a second
-// owner moves the slice out of the block.
-func (b *slabs) owner() []event.Owner {
-	if len(b.owners) == cap(b.owners) {
-		b.owners = make([]event.Owner, 0, slabSize)
-	}
-	n := len(b.owners)
-	b.owners = b.owners[:n+1]
-	return b.owners[n : n : n+1]
-}
-
-// timer returns a zero timer.
-func (b *slabs) timer() *event.Timer {
-	if len(b.timers) == cap(b.timers) {
-		b.timers = make([]event.Timer, 0, slabSize)
-	}
-	b.timers = b.timers[:len(b.timers)+1]
-	return &b.timers[len(b.timers)-1]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/netmortem/netmortem/parsers/event"
 )
@@ -87,7 +88,9 @@ type ssTable struct {
 	snap int // index of the current snapshot in in.Out.Snapshots, -1 before one
 	n    int // sockets in the current snapshot
 	out  socketSink
-	slab slabs
+	// timers numbers the timer:(...) texts seen, with the bad ones
+	// marked: see timer.
+	timers map[string]uint32
 
 	header   bool // the current snapshot had a header line
 	netid    bool // rows start with a Netid column
@@ -105,6 +108,7 @@ type ssCommand struct {
 
 func parseSS(in *Input, r io.Reader) {
 	t := &ssTable{in: in, snap: -1, cmd: parseSSCommand(in.Header.Command)}
+	t.out.setMeta(in.Meta(0))
 	defer t.out.flush(in.Out) // also keep what was read if a panic ends the file
 	defer t.flush()
 	in.Lines(r, t.line)
@@ -196,70 +200,71 @@ func (t *ssTable) row(n int, line []byte) {
 	case !known:
 		t.in.Errorf(n, "unknown socket state %.40q", f)
 	}
-	// Fill the new (zero) socket field by field: a composite literal
-	// would be built aside and copied in with write barriers.
-	s := t.out.next()
-	s.Meta = t.in.Meta(n)
-	s.Snapshot = t.snap
-	s.State = state
-	s.RecvQ, s.SendQ = recvQ, sendQ
-	s.UID = -1
-	if !t.fill(s, n, line, pos, netid) {
+	p := t.out.start()
+	p.line = int64(n)
+	p.snap = int32(t.snap)
+	p.state = t.out.strs.state(state)
+	p.recvQ, p.sendQ = recvQ, sendQ
+	p.uid = -1
+	if !t.fill(p, n, line, pos, netid) {
 		t.out.drop()
 		return
 	}
 	t.n++
 }
 
-// fill reads a row's addresses and extra fields from pos into s.
-func (t *ssTable) fill(s *event.Socket, n int, line []byte, pos int, netid []byte) bool {
+// fill reads a row's addresses and extra fields from pos into p.
+func (t *ssTable) fill(p *packedSocket, n int, line []byte, pos int, netid []byte) bool {
+	strs := &t.out.strs
 	var local, peer []byte
 	switch {
 	case len(netid) == 5 && netid[0] == 'u' && netid[1] == '_': // u_str, u_dgr, u_seq
-		s.Proto = "unix"
+		p.proto = strs.index("unix", strProto)
 		var ino []byte
 		local, _, pos = nextField(line, pos)
 		ino, _, pos = nextField(line, pos)
 		peer, _, pos = nextField(line, pos)
 		_, _, pos = nextField(line, pos) // the peer's inode
-		s.Local.Host = t.it.get(local)
-		s.Remote.Host = t.it.get(peer)
+		p.local.host = strs.indexBytes(local, strHost)
+		p.remote.host = strs.indexBytes(peer, strHost)
 		if v, ok := parseUint(ino); ok {
-			s.Inode = v
+			p.inode = v
 		}
-		setInfo(s, "type", unixType(netid))
+		t.out.setInfo(p, "type", strs.index(unixType(netid), strInfoValue))
 	case string(netid) == "nl" || string(netid) == "p_raw" || string(netid) == "p_dgr":
 		// netlink "rtnl:sshd/812", packet "*:eth0": not address:port
-		s.Proto = t.it.get(netid)
+		p.proto = strs.indexBytes(netid, strProto)
 		local, _, pos = nextField(line, pos)
 		peer, _, pos = nextField(line, pos)
-		s.Local.Host, s.Remote.Host = t.it.get(local), t.it.get(peer)
+		p.local.host, p.remote.host = strs.indexBytes(local, strHost), strs.indexBytes(peer, strHost)
 	default:
-		s.Proto = t.proto(netid)
+		proto := t.proto(netid)
+		p.proto = strs.index(proto, strProto)
 		local, _, pos = nextField(line, pos)
 		peer, _, pos = nextField(line, pos)
 		if len(peer) == 0 {
 			t.in.Errorf(n, "missing peer address")
 			return false
 		}
-		var ok bool
-		inet := ssInet(s.Proto)
-		if s.Local, ok = parseEndpoint(local, &t.it); !ok {
-			if inet {
-				t.in.Errorf(n, "bad local address %.80q", local)
-				return false
-			}
-			s.Local = event.Endpoint{Host: t.it.get(local)} // vsock, tipc...: kept as printed
+		inet := ssInet(proto)
+		if e, ok := splitEndpoint(local); ok {
+			t.out.endpoint(&p.local, &e)
+		} else if inet {
+			t.in.Errorf(n, "bad local address %.80q", local)
+			return false
+		} else {
+			p.local.host = strs.indexBytes(local, strHost) // vsock, tipc...: kept as printed
 		}
-		if s.Remote, ok = parseEndpoint(peer, &t.it); !ok {
-			if inet {
-				t.in.Errorf(n, "bad peer address %.80q", peer)
-				return false
-			}
-			s.Remote = event.Endpoint{Host: t.it.get(peer)}
+		if e, ok := splitEndpoint(peer); ok {
+			t.out.endpoint(&p.remote, &e)
+		} else if inet {
+			t.in.Errorf(n, "bad peer address %.80q", peer)
+			return false
+		} else {
+			p.remote.host = strs.indexBytes(peer, strHost)
 		}
 	}
-	t.extras(s, line[pos:], n)
+	t.extras(p, line[pos:], n)
 	return true
 }
 
@@ -300,95 +305,96 @@ func (t *ssTable) proto(netid []byte) string {
 
 // extras reads the fields after the addresses, on the row or on its
 // continuation line: users:(...), timer:(...), uid:, ino:, sk:, skmem:(...),
-// cgroup:, and the key:value tokens of -i. Tokens are split on whitespace
-// outside quotes and parentheses ("Web Content" is one process name).
-func (t *ssTable) extras(s *event.Socket, b []byte, n int) {
+// cgroup:, and the key:value tokens of -i.
+func (t *ssTable) extras(p *packedSocket, b []byte, n int) {
 	pos := 0
 	for {
-		for pos < len(b) && isSpace(b[pos]) {
-			pos++
-		}
-		if pos >= len(b) {
+		start, colon, end := nextSSToken(b, pos)
+		if start == end {
 			return
 		}
-		start := pos
-		pos += tokenEnd(b[pos:])
-		for pos < len(b) && !balanced(b[start:pos]) {
-			pos++
-			pos += tokenEnd(b[pos:])
+		k := -1
+		if colon >= 0 {
+			k = colon - start
 		}
-		t.extra(s, b[start:pos], n)
+		t.extra(p, b[start:end], k, n)
+		pos = end
 	}
 }
 
-// tokenEnd returns the length of b's first run of non-blank bytes.
-func tokenEnd(b []byte) int {
-	end := bytes.IndexByte(b, ' ')
-	if end < 0 {
-		end = len(b)
+// nextSSToken finds the token of b at or after pos: it starts after any
+// whitespace and ends at a space or tab outside quotes and parentheses
+// ("Web Content" is one process name, and so is "x(a b)"); colon is the
+// position of its first ':', or -1. One pass: the socket tables this
+// reads run to millions of rows.
+func nextSSToken(b []byte, pos int) (start, colon, end int) {
+	for pos < len(b) && isSpace(b[pos]) {
+		pos++
 	}
-	if tab := bytes.IndexByte(b[:end], '\t'); tab >= 0 {
-		end = tab
-	}
-	return end
-}
-
-// balanced reports a token with its quotes and parentheses closed.
-func balanced(tok []byte) bool {
-	if bytes.IndexByte(tok, '(') < 0 && bytes.IndexByte(tok, '"') < 0 {
-		return true
-	}
+	start, colon = pos, -1
 	depth, quoted := 0, false
-	for _, c := range tok {
-		switch {
-		case quoted:
+	for pos < len(b) {
+		if !ssTokenByte[b[pos]] {
+			pos++
+			continue
+		}
+		c := b[pos]
+		pos++
+		if c == ':' && colon < 0 {
+			colon = pos - 1
+		}
+		if quoted {
 			quoted = c != '"'
-		case c == '"':
+			continue
+		}
+		switch c {
+		case '"':
 			quoted = true
-		case c == '(':
+		case '(':
 			depth++
-		case c == ')':
+		case ')':
 			if depth > 0 {
 				depth--
 			}
+		case ' ', '\t':
+			if depth == 0 {
+				return start, colon, pos - 1
+			}
 		}
 	}
-	return depth == 0 && !quoted
+	return start, colon, pos
 }
 
-func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
-	k := bytes.IndexByte(tok, ':')
+// ssTokenByte marks the bytes nextSSToken looks at.
+var ssTokenByte = [256]bool{' ': true, '\t': true, '(': true, ')': true, '"': true, ':': true}
+
+// extra reads one token; k is the position of its first ':', or -1.
+func (t *ssTable) extra(p *packedSocket, tok []byte, k, n int) {
 	if k <= 0 {
 		return // <->, app_limited, cubic, "send 10Mbps" pieces
 	}
 	key, val := tok[:k], tok[k+1:]
+	out := &t.out
 	switch string(key) {
 	case "users":
-		var ok bool
-		if s.Owners == nil {
-			s.Owners = t.slab.owner()
-		}
-		s.Owners, ok = parseSSUsers(s.Owners, val, &t.it)
+		p.flags |= packedOwners // users:() still says "no owner", not "not asked"
+		ok := parseSSUsers(val, func(name []byte, pid, fd int) { out.addOwner(p, name, pid, fd) })
 		if !ok {
 			t.in.Errorf(n, "bad users field %.120q", tok)
 		}
 	case "timer":
-		tm := t.slab.timer()
-		if !parseSSTimer(tm, val, &t.it) {
-			t.in.Errorf(n, "bad timer %.80q", tok)
-		}
-		s.Timer = tm
+		t.timer(p, tok, val, n)
 	case "ino":
 		v, ok := parseUint(val)
 		if !ok {
 			t.in.Errorf(n, "bad inode %.40q", tok)
 			return
 		}
-		s.Inode = v
-		if s.UID < 0 && v != 0 {
+		p.inode = v
+		if p.uid < 0 && v != 0 {
 			// -e prints uid only when it is not 0; ino:0 (TIME-WAIT,
 			// orphans, unaccepted) has no owner to speak of
-			s.UID = 0
+			p.uid = 0
 		}
 	case "uid":
 		v, ok := parseUint(val)
@@ -396,34 +402,58 @@ func (t *ssTable) extra(s *event.Socket, tok []byte, n int) {
 			t.in.Errorf(n, "bad uid %.40q", tok)
 			return
 		}
-		s.UID = int(v)
+		p.uid = int64(v)
 	case "sk":
-		setInfo(s, "sk", string(val))
+		out.setInfo(p, "sk", out.strs.add(val))
 	case "cgroup":
-		setInfo(s, "cgroup", t.it.get(val))
+		out.setInfo(p, "cgroup", out.strs.indexBytes(val, strInfoValue))
 	case "skmem":
-		setInfo(s, "skmem", string(bytes.TrimSuffix(bytes.TrimPrefix(val, []byte("(")), []byte(")"))))
+		out.setInfo(p, "skmem", out.strs.add(bytes.TrimSuffix(bytes.TrimPrefix(val, []byte("(")), []byte(")"))))
 	default:
 		if len(val) == 0 || val[0] == '(' {
 			return // nested congestion-control detail: bbr:(...), keep Info small
 		}
-		setInfo(s, t.it.get(key), t.it.get(val))
+		out.setInfoID(p, out.strs.indexBytes(key, strInfoKey), out.strs.add(val))
 	}
 }
 
-func setInfo(s *event.Socket, k, v string) {
-	if s.Info == nil {
-		s.Info = &event.SocketInfo{}
+// timer reads timer:(...) into p. The same few hundred timers come back
+// row after row, so they are read once each and then looked up by text.
+func (t *ssTable) timer(p *packedSocket, tok, val []byte, n int) {
+	const bad = 1 << 31
+	at, seen := t.timers[string(val)]
+	if !seen {
+		name, exp, retr, ok := parseSSTimer(val)
+		strs := &t.out.strs
+		at = t.out.timerAt(packedTimer{
+			name:    strs.indexBytes(name, strTimerName),
+			raw:     strs.indexBytes(val, strTimerRaw),
+			expires: int64(exp),
+			retrans: int64(retr),
+		})
+		if !ok {
+			at |= bad
+		}
+		if t.timers == nil {
+			t.timers = make(map[string]uint32, 64)
+		}
+		if len(t.timers) < maxStringTable {
+			t.timers[string(val)] = at
+		}
 	}
-	s.Info.Set(k, v)
+	if at&bad != 0 {
+		t.in.Errorf(n, "bad timer %.80q", tok)
+	}
+	p.timer = 1 + at&^bad
 }
 
-// parseSSUsers appends to out the owners in the value of
+// parseSSUsers calls add for each owner in the value of
 // users:(("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)), or of the older
-// users:(("sshd",1234,3)) without the key names.
-func parseSSUsers(out []event.Owner, v []byte, it *interner) ([]event.Owner, bool) {
+// users:(("sshd",1234,3)) without the key names; it reports false for a
+// value it could not read to the end.
+func parseSSUsers(v []byte, add func(name []byte, pid, fd int)) bool {
 	if len(v) < 2 || v[0] != '(' {
-		return out, false
+		return false
 	}
 	v = v[1:]
 	for {
@@ -431,26 +461,30 @@ func parseSSUsers(out []event.Owner, v []byte, it *interner) ([]event.Owner, boo
 			v = v[1:]
 		}
 		if len(v) == 0 {
-			return out, false
+			return false
 		}
 		if v[0] == ')' {
-			return out, len(v) == 1
+			return len(v) == 1
 		}
 		if len(v) < 2 || v[0] != '(' || v[1] != '"' {
-			return out, false
+			return false
 		}
 		v = v[2:]
 		q := bytes.IndexByte(v, '"')
 		if q < 0 {
-			return out, false
+			return false
 		}
-		o := event.Owner{Name: it.get(v[:q]), FD: -1}
+		name := v[:q]
+		pid, fd := 0, -1
 		v = v[q+1:]
 		for i := 0; len(v) > 0 && v[0] == ','; i++ {
 			v = v[1:]
-			end := bytes.IndexAny(v, ",)")
-			if end < 0 {
-				return out, false
+			end := 0
+			for end < len(v) && v[end] != ',' && v[end] != ')' {
+				end++
+			}
+			if end == len(v) {
+				return false
 			}
 			f := v[:end]
 			v = v[end:]
@@ -465,42 +499,37 @@ func parseSSUsers(out []event.Owner, v []byte, it *interner) ([]event.Owner, boo
 				continue // a field netmortem does not know
 			}
 			if i == 0 {
-				o.PID = int(num)
+				pid = int(num)
 			} else if i == 1 {
-				o.FD = int(num)
+				fd = int(num)
 			}
 		}
 		if len(v) == 0 || v[0] != ')' {
-			return out, false
+			return false
 		}
 		v = v[1:]
-		out = append(out, o)
+		add(name, pid, fd)
 	}
 }
 
-// parseSSTimer reads into tm the value of timer:(keepalive,115min,0); Raw
-// keeps it as printed, "(keepalive,115min,0)". A timer that cannot be fully
-// read still gets its name and raw text.
-func parseSSTimer(tm *event.Timer, v []byte, it *interner) bool {
-	tm.Raw = it.get(v)
+// parseSSTimer reads the value of timer:(keepalive,115min,0). A timer that
+// cannot be fully read still gives its name, and what could be read.
+func parseSSTimer(v []byte) (name []byte, expires time.Duration, retrans int, ok bool) {
 	v = bytes.TrimSuffix(bytes.TrimPrefix(v, []byte("(")), []byte(")"))
 	name, rest, _ := bytes.Cut(v, []byte{','})
 	exp, retr, _ := bytes.Cut(rest, []byte{','})
-	tm.Name = it.get(name)
 	if len(name) == 0 {
-		return false
+		return name, 0, 0, false
 	}
 	d, ok := parseSSDuration(exp)
 	if !ok {
-		return false
+		return name, 0, 0, false
 	}
-	tm.Expires = d
 	r, ok := parseUint(retr)
 	if !ok || r > 1<<31 {
-		return false
+		return name, d, 0, false
 	}
-	tm.Retrans = int(r)
-	return true
+	return name, d, int(r), true
 }
 
 // parseSSCommand reads the recorded ss command line for what the table

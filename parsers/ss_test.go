@@ -1,7 +1,11 @@
 package parsers
 
 import (
+	"bytes"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -307,5 +311,87 @@ func TestSSDumpParses(t *testing.T) {
 	RunParser(ssParser, in, &ssDump{n: 1000})
 	if errs := errorStrings(in); len(errs) > 0 || len(in.Out.Sockets) != 1000 {
 		t.Fatalf("%d sockets, errors: %v", len(in.Out.Sockets), errs)
+	}
+}
+
+// TestSSTokens checks the one-pass tokenizer of ss's extra fields against
+// the obvious definition: cut at blanks, then glue pieces back until the
+// quotes and parentheses balance.
+func TestSSTokens(t *testing.T) {
+	balanced := func(tok []byte) bool {
+		depth, quoted := 0, false
+		for _, c := range tok {
+			switch {
+			case quoted:
+				quoted = c != '"'
+			case c == '"':
+				quoted = true
+			case c == '(':
+				depth++
+			case c == ')' && depth > 0:
+				depth--
+			}
+		}
+		return depth == 0 && !quoted
+	}
+	pieceEnd := func(b []byte) int {
+		if i := bytes.IndexAny(b, " \t"); i >= 0 {
+			return i
+		}
+		return len(b)
+	}
+	want := func(b []byte) (toks []string) {
+		pos := 0
+		for {
+			for pos < len(b) && isSpace(b[pos]) {
+				pos++
+			}
+			if pos >= len(b) {
+				return toks
+			}
+			start := pos
+			pos += pieceEnd(b[pos:])
+			for pos < len(b) && !balanced(b[start:pos]) {
+				pos++
+				pos += pieceEnd(b[pos:])
+			}
+			tok := b[start:pos]
+			toks = append(toks, fmt.Sprintf("%s|%d", tok, bytes.IndexByte(tok, ':')))
+		}
+	}
+	got := func(b []byte) (toks []string) {
+		pos := 0
+		for {
+			start, colon, end := nextSSToken(b, pos)
+			if start == end {
+				return toks
+			}
+			k := -1
+			if colon >= 0 {
+				k = colon - start
+			}
+			toks = append(toks, fmt.Sprintf("%s|%d", b[start:end], k))
+			pos = end
+		}
+	}
+	cases := []string{
+		`users:(("Web Content",pid=77,fd=41)) timer:(on,1.2ms,3) uid:1000 ino:5 sk:9 <->`,
+		`skmem:(r0,rb131072,t0,tb87040,f0,w0,o0,bl0,d0) cubic wscale:7,7 rto:204`,
+		"a\t(b c)d  \"x y\" e:\"f:g\" ) ((",
+		`bbr:(bw:1Mbps,mrtt:0.1) "unclosed quote`,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = " \t\r()\":ab"
+	for range 20000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if g, w := got([]byte(c)), want([]byte(c)); !slices.Equal(g, w) {
+			t.Fatalf("%q: tokens %q, want %q", c, g, w)
+		}
 	}
 }

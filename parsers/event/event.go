@@ -215,6 +215,19 @@ func NewSocketInfo(pairs ...string) *SocketInfo {
 	return i
 }
 
+// MakeSocketInfo returns the fields of pairs (key, value, key, value...),
+// keeping pairs as its storage: parsers hand it slices of one shared block
+// instead of allocating per socket. A key given twice keeps its last value.
+func MakeSocketInfo(pairs []string) SocketInfo {
+	even := len(pairs) &^ 1
+	i := SocketInfo{kv: pairs[:0:even]} // Set appends over pairs, never past them
+	for j := 0; j+1 < len(pairs); j += 2 {
+		i.Set(pairs[j], pairs[j+1])
+	}
+	i.kv = i.kv[:len(i.kv):len(i.kv)] // a later Set must not write into a neighbour's pairs
+	return i
+}
+
 // Get returns the value of key.
 func (i *SocketInfo) Get(key string) (string, bool) {
 	if i == nil {
