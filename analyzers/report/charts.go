@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/netmortem/netmortem/analyzers"
 	"sort"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func charts(ev *event.Evidence) []Chart {
 		return nil
 	}
 	var out []Chart
-	for _, host := range hostsOf(ev) {
+	for _, host := range analyzers.Hosts(ev) {
 		out = append(out, stateCharts(ev, host)...)
 		if c, ok := fdChart(ev, host); ok {
 			out = append(out, c)
@@ -48,25 +49,6 @@ func charts(ev *event.Evidence) []Chart {
 		}
 	}
 	return out
-}
-
-func hostsOf(ev *event.Evidence) []string {
-	set := map[string]bool{}
-	for _, s := range ev.Snapshots {
-		set[s.Host] = true
-	}
-	for _, p := range ev.Processes {
-		set[p.Host] = true
-	}
-	for _, l := range ev.Logs {
-		set[l.Host] = true
-	}
-	var hs []string
-	for h := range set {
-		hs = append(hs, h)
-	}
-	sort.Strings(hs)
-	return hs
 }
 
 func hostLabel(h string) string {
