@@ -2,11 +2,11 @@ package report
 
 import (
 	"fmt"
-	"github.com/netmortem/netmortem/analyzers"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/netmortem/netmortem/analyzers"
 	"github.com/netmortem/netmortem/parsers/event"
 )
 
