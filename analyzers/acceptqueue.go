@@ -108,7 +108,7 @@ func runAcceptQueueOverflow(p *Pass) error {
 				if l.bySys {
 					what = "net.core.somaxconn, the largest backlog it can have"
 				}
-				f.Evidence = append(f.Evidence, Evidence{Ref: l.sock.Ref, Time: l.sock.Time, Text: snapSocketText(l.src, l.sock),
+				f.Evidence = append(f.Evidence, Evidence{Ref: l.sock.Ref, Time: l.sock.Time, Text: citeSocket(l.sock, l.src),
 					Note: fmt.Sprintf("listener %s has %d connections waiting to be accepted, %s is %d", l.sock.Local, l.sock.RecvQ, what, l.backlog)})
 			}
 			l := full[0]

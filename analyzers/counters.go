@@ -372,17 +372,6 @@ func sysctlEvidence(s event.Sysctl, note string) Evidence {
 	return Evidence{Ref: s.Ref, Time: s.Time, Text: sysctlText(s), Note: note}
 }
 
-// snapSocketText renders a socket with tokens of its own line: the ss and
-// netstat columns, or for /proc/net/tcp the kernel's hex address words
-// and state code (addresses are host-order words: little-endian, as the
-// parser assumes).
-func snapSocketText(src string, s event.Socket) string {
-	if src != "proc-net-tcp" {
-		return socketText(s)
-	}
-	return fmt.Sprintf("%s %s %02X", procHexEndpoint(s.Local), procHexEndpoint(s.Remote), procStateCode[s.State])
-}
-
 var procStateCode = map[event.State]int{
 	event.StateEstablished: 1, event.StateSynSent: 2, event.StateSynRecv: 3, event.StateFinWait1: 4,
 	event.StateFinWait2: 5, event.StateTimeWait: 6, event.StateClose: 7, event.StateCloseWait: 8,

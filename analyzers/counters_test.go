@@ -304,7 +304,7 @@ func TestCounterText(t *testing.T) {
 	}
 }
 
-func TestSnapSocketTextProc(t *testing.T) {
+func TestCiteSocketProc(t *testing.T) {
 	// A TIME_WAIT row of /proc/net/tcp and one of /proc/net/tcp6.
 	s4 := event.Socket{State: event.StateTimeWait, Local: kbEndpoint("10.0.0.121:35100"), Remote: kbEndpoint("10.0.0.119:3306")}
 	line4 := "   8: 7900000A:891C 7700000A:0CEA 06 00000000:00000000 03:0000040C 00000000     0        0 0 3 0000000000000000"
@@ -314,7 +314,7 @@ func TestSnapSocketTextProc(t *testing.T) {
 		s    event.Socket
 		line string
 	}{{s4, line4}, {s6, line6}} {
-		got := snapSocketText("proc-net-tcp", c.s)
+		got := citeSocket(c.s, "proc-net-tcp")
 		for _, tok := range strings.Fields(got) {
 			if !strings.Contains(c.line, tok) {
 				t.Errorf("token %q of %q is not in %q", tok, got, c.line)

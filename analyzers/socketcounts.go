@@ -59,7 +59,7 @@ func isTCP(s event.Socket) bool {
 // lines cannot be cited.
 func stateEvidence(c stateCount, note string) Evidence {
 	if c.N > 0 && c.Citable {
-		return Evidence{Ref: c.Sample.Ref, Time: c.Sample.Time, Text: snapSocketText(c.Snap.Source, c.Sample), Note: note}
+		return Evidence{Ref: c.Sample.Ref, Time: c.Sample.Time, Text: citeSocket(c.Sample, c.Snap.Source), Note: note}
 	}
 	return Evidence{Ref: c.Snap.Ref, Time: c.Snap.Time, Note: note}
 }

@@ -110,17 +110,14 @@ func tcpSock(s event.Socket) bool {
 }
 
 // citeSocket renders s so that every token appears in the line it came
-// from: ss and netstat columns, lsof's NAME column, or the inode that
-// /proc/net/tcp prints in decimal among its hex.
+// from: ss and netstat columns, lsof's NAME column, or for /proc/net/tcp
+// the kernel's hex address words and state code.
 func citeSocket(s event.Socket, source string) string {
 	switch source {
 	case "lsof":
 		return fmt.Sprintf("%s->%s (%s)", s.Local, s.Remote, s.State)
 	case "proc-net-tcp":
-		if s.Inode != 0 {
-			return strconv.FormatUint(s.Inode, 10)
-		}
-		return ""
+		return fmt.Sprintf("%s %s %02X", procHexEndpoint(s.Local), procHexEndpoint(s.Remote), procStateCode[s.State])
 	}
 	return socketText(s)
 }
