@@ -599,7 +599,7 @@ func stripTop(files []*File) {
 	for _, f := range files {
 		f.Path = f.Path[len(top)+1:]
 		if f.out != nil {
-			rebase(f.out, f.Path)
+			f.out.EachMeta(func(m *event.Meta) { m.Ref.File = f.Path })
 		}
 		for i, e := range f.Errors {
 			var pe *event.ParseError
@@ -609,43 +609,6 @@ func stripTop(files []*File) {
 				f.Errors[i] = &c
 			}
 		}
-	}
-}
-
-// rebase rewrites the file of every record's Ref.
-func rebase(e *event.Evidence, file string) {
-	for i := range e.Snapshots {
-		e.Snapshots[i].Ref.File = file
-	}
-	for i := range e.Sockets {
-		e.Sockets[i].Ref.File = file
-	}
-	for i := range e.Limits {
-		e.Limits[i].Ref.File = file
-	}
-	for i := range e.Sysctls {
-		e.Sysctls[i].Ref.File = file
-	}
-	for i := range e.CounterSets {
-		e.CounterSets[i].Ref.File = file
-	}
-	for i := range e.Counters {
-		e.Counters[i].Ref.File = file
-	}
-	for i := range e.Processes {
-		e.Processes[i].Ref.File = file
-	}
-	for i := range e.Logs {
-		e.Logs[i].Ref.File = file
-	}
-	for i := range e.Clocks {
-		e.Clocks[i].Ref.File = file
-	}
-	for i := range e.Flows {
-		e.Flows[i].Ref.File = file
-	}
-	for i := range e.Packets {
-		e.Packets[i].Ref.File = file
 	}
 }
 

@@ -538,42 +538,46 @@ func (e *Evidence) Merge(o *Evidence) {
 	e.Packets = append(e.Packets, o.Packets...)
 }
 
-// SetHost stamps every record of e with host.
-func (e *Evidence) SetHost(host string) {
+// EachMeta calls fn with the metadata of every record of e, so that
+// stamping a host or re-basing a file touches every kind at once.
+func (e *Evidence) EachMeta(fn func(*Meta)) {
 	for i := range e.Snapshots {
-		e.Snapshots[i].Host = host
+		fn(&e.Snapshots[i].Meta)
 	}
 	for i := range e.Sockets {
-		e.Sockets[i].Host = host
+		fn(&e.Sockets[i].Meta)
 	}
 	for i := range e.Limits {
-		e.Limits[i].Host = host
+		fn(&e.Limits[i].Meta)
 	}
 	for i := range e.Sysctls {
-		e.Sysctls[i].Host = host
+		fn(&e.Sysctls[i].Meta)
 	}
 	for i := range e.CounterSets {
-		e.CounterSets[i].Host = host
+		fn(&e.CounterSets[i].Meta)
 	}
 	for i := range e.Counters {
-		e.Counters[i].Host = host
+		fn(&e.Counters[i].Meta)
 	}
 	for i := range e.Processes {
-		e.Processes[i].Host = host
+		fn(&e.Processes[i].Meta)
 	}
 	for i := range e.Logs {
-		e.Logs[i].Host = host
+		fn(&e.Logs[i].Meta)
 	}
 	for i := range e.Clocks {
-		e.Clocks[i].Host = host
+		fn(&e.Clocks[i].Meta)
 	}
 	for i := range e.Flows {
-		e.Flows[i].Host = host
+		fn(&e.Flows[i].Meta)
 	}
 	for i := range e.Packets {
-		e.Packets[i].Host = host
+		fn(&e.Packets[i].Meta)
 	}
 }
+
+// SetHost stamps every record of e with host.
+func (e *Evidence) SetHost(host string) { e.EachMeta(func(m *Meta) { m.Host = host }) }
 
 // ParseError is a positioned parse error: file:line: message (or
 // file#frame=N, or file@offset for binary inputs).
