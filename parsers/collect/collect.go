@@ -241,10 +241,15 @@ func Run(ctx context.Context, w io.Writer, o Options) (Result, error) {
 	}
 	parent := ctx
 	deadline := start.Add(o.Timeout)
-	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
-		deadline = d // the caller's is shorter: it is the timeout
+	var cancel context.CancelFunc
+	if d, ok := parent.Deadline(); ok && !d.After(deadline) {
+		// The caller's is the timeout. No timer of our own: it could fire
+		// before the caller's and tell the wrong reason.
+		deadline = d
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	// The snapshots and the capture end early enough to leave the logs,
 	// read last, their share of the timeout.
