@@ -66,8 +66,23 @@ func runConntrackFull(p *Pass) error {
 	owners := conntrackNetnsOwners(ev, p.Config.Get(ctNearRatio))
 	for _, host := range Hosts(ev) {
 		logs, foreign := splitForeignConntrackLogs(sigLogs(ev, host, "conntrack-full"), host, owners)
-		lines := countLogs(logs)
 		t := conntrackTable(ev, host)
+		// A line naming a namespace no host of the bundle owns, on a host
+		// whose own table is far from full, may be any namespace's: the
+		// kernel log is shared. It is shown as ruled out, not reported.
+		var unowned []event.LogEvent
+		if t.both && t.ratio < p.Config.Get(ctNearRatio) {
+			var kept []event.LogEvent
+			for _, l := range logs {
+				if logNetns(l) != "" {
+					unowned = append(unowned, l)
+				} else {
+					kept = append(kept, l)
+				}
+			}
+			logs = kept
+		}
+		lines := countLogs(logs)
 		byLog := lines > 0 && float64(lines) >= p.Config.Get(ctMinLines)
 		near := t.both && t.ratio >= p.Config.Get(ctNearRatio)
 		if !byLog && !near {
@@ -76,12 +91,15 @@ func runConntrackFull(p *Pass) error {
 				ns := logNetns(foreign[0])
 				why = append(why, fmt.Sprintf("%d kernel line(s) report a full table in netns %s, the table of %s (%s): the kernel log is shared by every namespace of a kernel", countLogs(foreign), ns, owners[ns], foreign[0].Ref))
 			}
+			if len(unowned) > 0 {
+				why = append(why, fmt.Sprintf("%d kernel line(s) report a full table in netns %s (%s), but this host's own table is far from full: the kernel log is shared by every namespace, and the line may be another's", countLogs(unowned), logNetns(unowned[0]), unowned[0].Ref))
+			}
 			if t.both {
 				why = append(why, fmt.Sprintf("nf_conntrack_count %d of nf_conntrack_max %d (%.1f%%)", t.count, t.max, 100*t.ratio))
 			}
 			if len(why) > 0 {
 				tail := ", and no kernel line reports the table full"
-				if len(foreign) > 0 {
+				if len(foreign) > 0 || len(unowned) > 0 {
 					tail = " in this host's namespace"
 				}
 				p.RuleOut(host, "%s%s", strings.Join(why, "; "), tail)

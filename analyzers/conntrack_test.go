@@ -45,6 +45,16 @@ func TestConntrackFull(t *testing.T) {
 			summary: "drained to 1200 of 65536",
 		},
 		{
+			name: "a line naming another namespace, this table far from full",
+			build: func(b *kb) {
+				b.log("dmesg.txt", "conntrack-full", "[ 2456.1] nf_conntrack: nf_conntrack: table full in netns 4026532712, dropping packet", kbT0, 3)
+				b.sysctl("net.netfilter.nf_conntrack_count", "12")
+				b.sysctl("net.netfilter.nf_conntrack_max", "262144")
+			},
+			want:     map[string]Severity{},
+			ruledOut: "the line may be another's",
+		},
+		{
 			name: "near full without a line",
 			build: func(b *kb) {
 				b.sysctl("net.netfilter.nf_conntrack_count", "62000")
