@@ -241,34 +241,57 @@ func openReader(src *source) (recordReader, Format, error) {
 	}
 	switch f := sniffRaw(head); f {
 	case FormatPcap:
-		rr, err := newPcapReader(src)
+		rr, err := newPcap(src)
 		return rr, f, err
 	case FormatPcapNG:
-		return &ngReader{src: src}, f, nil
+		rr, err := newPcapNG(src)
+		return rr, f, err
 	}
 	return nil, FormatUnknown, &readError{err: fmt.Errorf("not a pcap or pcapng capture (first bytes % x)", head[:min(len(head), 4)])}
 }
 
 // sourceReader reads a source's remaining bytes as a plain io.Reader
-// (under gzip).
+// (under gzip and pcapgo), counting them in the source's offset.
 type sourceReader struct{ s *source }
 
+// direct is the read size from which sourceReader reads straight into
+// the caller's buffer rather than through the source's.
+const direct = 4096
+
 func (r *sourceReader) Read(p []byte) (int, error) {
-	if r.s.avail() == 0 {
-		if r.s.err != nil {
-			return 0, r.s.err
+	s := r.s
+	if s.avail() == 0 {
+		if s.err != nil {
+			return 0, s.err
 		}
-		r.s.fill(1)
-		if r.s.avail() == 0 {
-			return 0, r.s.err
+		if len(p) >= direct {
+			// Once the head is used up, large reads (bufio's, flate's)
+			// skip the copy through s.buf.
+			n, err := s.r.Read(p)
+			s.read += int64(n)
+			s.off += int64(n)
+			if err != nil {
+				s.err = err
+				if n == 0 {
+					return 0, err
+				}
+			}
+			return n, nil
+		}
+		s.fill(1)
+		if s.avail() == 0 {
+			return 0, s.err
 		}
 	}
-	n := copy(p, r.s.buf[r.s.pos:r.s.end])
-	r.s.skip(n)
+	n := copy(p, s.buf[s.pos:s.end])
+	s.skip(n)
 	return n, nil
 }
 
-// pcapReader reads the classic libpcap format.
+// pcapReader reads the classic libpcap format. It is only the fallback
+// for what pcapgo.NewReader rejects (see pcapgoTakes): the "modified"
+// format with 24-byte record headers (magic a1b2cd34), and version 2.x
+// files other than 2.4; pcapgo reads every other pcap.
 type pcapReader struct {
 	src     *source
 	be      bool
