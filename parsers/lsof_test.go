@@ -2,7 +2,6 @@ package parsers
 
 import (
 	"io"
-	"strconv"
 	"testing"
 )
 
@@ -206,7 +205,7 @@ func (d *lsofDump) Read(p []byte) (int, error) {
 
 func lsofDumpLine(b []byte, i int) []byte {
 	pid, row := 1000+i/1000, i%1000
-	num := func(v int) { b = strconv.AppendInt(b, int64(v), 10) }
+	num := func(v int) { b = appendDec(b, v) }
 	b = append(b, "java      "...)
 	num(pid)
 	b = append(b, "   app  "...)

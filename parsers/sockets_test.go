@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -520,5 +522,70 @@ func TestSocketInfo(t *testing.T) {
 	}
 	if b, _ := json.Marshal(struct{ Info *event.SocketInfo }{}); string(b) != `{"Info":null}` {
 		t.Errorf("nil info JSON = %s", b)
+	}
+}
+
+// TestSplitIPv4Port checks the one-pass path for 10.0.0.1:80 against the
+// general one: where it answers, it answers the same.
+func TestSplitIPv4Port(t *testing.T) {
+	cases := []string{"10.0.0.1:80", "0.0.0.0:*", "1.2.3.4:65535", "1.2.3.4:65536", "01.2.3.4:1",
+		"255.255.255.255:0", "256.1.1.1:1", "1.2.3:4", "1.2.3.4.5:6", "1.2.3.4:", "1.2.3.4:0080",
+		"1.2.3.4%eth0:67", "[1.2.3.4]:5", "1.2.3.4:ssh", "1.2.3.4:2049[nfs]", "1234.1.1.1:1"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	// Mostly well-formed, with one random byte changed now and then.
+	const alphabet = "0123456789.:*%[]a"
+	for range 50000 {
+		var b []byte
+		for part := range 4 {
+			if rng.IntN(10) == 0 {
+				b = append(b, '0')
+			}
+			b = strconv.AppendInt(b, int64(rng.IntN(300)), 10)
+			if part < 3 {
+				b = append(b, '.')
+			}
+		}
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(rng.IntN(70000)), 10)
+		if rng.IntN(2) == 0 {
+			b[rng.IntN(len(b))] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	accepted := 0
+	for _, c := range cases {
+		a, port, ok := splitIPv4Port([]byte(c))
+		if !ok {
+			continue
+		}
+		accepted++
+		e, ok := splitAnyEndpoint([]byte(c))
+		if !ok || e.addr != a || e.port != port || e.host != nil || e.iface != nil || e.service != nil || e.wildcard {
+			t.Errorf("%q: fast path %v %d, general %+v %v", c, a, port, e, ok)
+		}
+	}
+	if accepted < 10 {
+		t.Errorf("the fast path took only %d inputs", accepted)
+	}
+}
+
+func TestParseUint(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0", 0, true}, {"42", 42, true}, {"0042", 42, true},
+		{"9999999999999999999", 9999999999999999999, true}, // 19 digits
+		{"18446744073709551615", 1<<64 - 1, true},          // 20 digits, the largest
+		{"18446744073709551616", 0, false},
+		{"99999999999999999999", 0, false},
+		{"000000000000000000001", 0, false}, // over 20 digits
+		{"", 0, false}, {"-1", 0, false}, {"1a", 0, false}, {" 1", 0, false},
+	} {
+		got, ok := parseUint([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseUint(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -27,8 +27,7 @@ import (
 // fill the packed socket in place (start, then addOwner, setInfo...), so
 // that a row's strings go from the line's bytes to numbers directly.
 type socketSink struct {
-	pend    packedSocket // the socket start returned
-	hasPend bool
+	pend *packedSocket // the socket start returned, until it is closed
 
 	chunks   [][]packedSocket
 	n        int
@@ -120,43 +119,42 @@ func (k *socketSink) setMeta(m event.Meta) {
 	k.meta, k.metaSet = m, true
 }
 
-// start begins a socket packed in place; it stays open, for a
-// continuation line to add to (last), until the next start, add or flush.
-// Its owners and extra fields are added with addOwner and setInfo.
+// start begins a socket packed in place, in the sink's own storage; it
+// stays open, for a continuation line to add to (last), until the next
+// start, add or flush. Its owners and extra fields are added with addOwner
+// and setInfo.
 func (k *socketSink) start() *packedSocket {
 	k.commit()
-	k.pend = packedSocket{owners: uint32(k.owners.n), info: uint32(k.infos.n)}
-	k.hasPend = true
-	return &k.pend
+	p := k.slot()
+	p.owners, p.info = uint32(k.owners.n), uint32(k.infos.n)
+	k.pend = p
+	return p
 }
 
 // last returns the socket start returned, or nil once it is closed.
-func (k *socketSink) last() *packedSocket {
-	if !k.hasPend {
-		return nil
-	}
-	return &k.pend
-}
+func (k *socketSink) last() *packedSocket { return k.pend }
 
 // drop takes back the socket start returned.
 func (k *socketSink) drop() {
-	if k.hasPend {
-		k.owners.truncate(int(k.pend.owners))
-		k.infos.truncate(int(k.pend.info))
-		k.hasPend = false
+	p := k.pend
+	if p == nil {
+		return
 	}
+	k.owners.truncate(int(p.owners))
+	k.infos.truncate(int(p.info))
+	*p = packedSocket{}
+	c := k.chunks[len(k.chunks)-1]
+	k.chunks[len(k.chunks)-1] = c[:len(c)-1] // p is its last
+	k.n--
+	k.pend = nil
 }
 
 // commit closes the socket start returned.
 func (k *socketSink) commit() {
-	if !k.hasPend {
-		return
-	}
-	k.hasPend = false
-	*k.slot() = k.pend
-	if k.pend.flags&packedInfo != 0 {
+	if k.pend != nil && k.pend.flags&packedInfo != 0 {
 		k.nInfos++
 	}
+	k.pend = nil
 }
 
 // slot appends a zero packed socket and returns it.
@@ -345,7 +343,7 @@ func (k *socketSink) flush(out *event.Evidence) {
 	if k.n == 0 {
 		return
 	}
-	// Allocate everything first, at its exact size.
+	// Allocate everything at its exact size.
 	base := len(out.Sockets)
 	if cap(out.Sockets)-base < k.n {
 		out.Sockets = slices.Grow(out.Sockets, k.n) // new memory is zero
@@ -374,8 +372,7 @@ func (k *socketSink) flush(out *event.Evidence) {
 		}
 	}
 	// Fill the zero sockets leaving zero fields alone: each store of a
-	// pointer costs while the collector runs, which the allocations above
-	// may well have started.
+	// pointer costs while the collector runs.
 	file, tm, host := k.meta.Ref.File, k.meta.Time, k.meta.Host
 	nInfo := 0
 	i := 0
@@ -456,7 +453,7 @@ func (v *vec[T]) truncate(n int) {
 // usual runs of equal values (tcp, ESTABLISHED, the same process) cost a
 // comparison or two.
 type stringTable struct {
-	spans  []strSpan
+	spans  vec[strSpan]
 	blocks []*strings.Builder
 	ids    map[string]uint32
 	recent [strKinds][strRecent]struct {
@@ -528,10 +525,10 @@ func (t *stringTable) state(st event.State) uint32 {
 }
 
 func (t *stringTable) init() {
-	if len(t.spans) > 0 {
+	if t.spans.n > 0 {
 		return
 	}
-	t.spans = append(t.spans, strSpan{}) // number 0: ""
+	t.spans.push(strSpan{}) // number 0: ""
 	for _, st := range tableStates {
 		t.addString(string(st))
 	}
@@ -624,8 +621,8 @@ func (t *stringTable) room(n int) (*strings.Builder, int) {
 }
 
 func (t *stringTable) span(off, n int) uint32 {
-	t.spans = append(t.spans, strSpan{block: uint32(len(t.blocks) - 1), off: uint32(off), n: uint32(n)})
-	return uint32(len(t.spans) - 1)
+	t.spans.push(strSpan{block: uint32(len(t.blocks) - 1), off: uint32(off), n: uint32(n)})
+	return uint32(t.spans.n - 1)
 }
 
 // get returns string number id.
@@ -633,7 +630,7 @@ func (t *stringTable) get(id uint32) string {
 	if id == 0 {
 		return ""
 	}
-	sp := t.spans[id]
+	sp := t.spans.at(id)
 	// A builder never rewrites the bytes it holds, so its string stays
 	// valid as it grows within its capacity.
 	return t.blocks[sp.block].String()[sp.off : sp.off+sp.n]

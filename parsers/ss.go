@@ -247,25 +247,37 @@ func (t *ssTable) fill(p *packedSocket, n int, line []byte, pos int, netid []byt
 			return false
 		}
 		inet := ssInet(proto)
-		if e, ok := splitEndpoint(local); ok {
-			t.out.endpoint(&p.local, &e)
-		} else if inet {
-			t.in.Errorf(n, "bad local address %.80q", local)
-			return false
-		} else {
+		if !t.endpoint(&p.local, local) {
+			if inet {
+				t.in.Errorf(n, "bad local address %.80q", local)
+				return false
+			}
 			p.local.host = strs.indexBytes(local, strHost) // vsock, tipc...: kept as printed
 		}
-		if e, ok := splitEndpoint(peer); ok {
-			t.out.endpoint(&p.remote, &e)
-		} else if inet {
-			t.in.Errorf(n, "bad peer address %.80q", peer)
-			return false
-		} else {
+		if !t.endpoint(&p.remote, peer) {
+			if inet {
+				t.in.Errorf(n, "bad peer address %.80q", peer)
+				return false
+			}
 			p.remote.host = strs.indexBytes(peer, strHost)
 		}
 	}
 	t.extras(p, line[pos:], n)
 	return true
+}
+
+// endpoint packs the endpoint b into pe, reporting false if it is not one.
+func (t *ssTable) endpoint(pe *packedEndpoint, b []byte) bool {
+	if a, port, ok := splitIPv4Port(b); ok { // the usual case, in one pass
+		t.out.packAddr(pe, a)
+		pe.port = port
+		return true
+	}
+	e, ok := splitAnyEndpoint(b)
+	if ok {
+		t.out.endpoint(pe, &e)
+	}
+	return ok
 }
 
 // ssInet are the netids whose addresses must be address:port.
@@ -333,16 +345,18 @@ func nextSSToken(b []byte, pos int) (start, colon, end int) {
 	}
 	start, colon = pos, -1
 	depth, quoted := 0, false
-	for pos < len(b) {
-		if !ssTokenByte[b[pos]] {
+	for {
+		for pos < len(b) && !ssTokenByte[b[pos]] {
 			pos++
-			continue
+		}
+		if pos >= len(b) {
+			return start, colon, pos
 		}
 		c := b[pos]
-		pos++
 		if c == ':' && colon < 0 {
-			colon = pos - 1
+			colon = pos
 		}
+		pos++
 		if quoted {
 			quoted = c != '"'
 			continue
@@ -362,7 +376,6 @@ func nextSSToken(b []byte, pos int) (start, colon, end int) {
 			}
 		}
 	}
-	return start, colon, pos
 }
 
 // ssTokenByte marks the bytes nextSSToken looks at.

@@ -236,7 +236,7 @@ func ssDumpLine(b []byte, i int) []byte {
 	st := ssDumpStates[i%len(ssDumpStates)]
 	b = append(b, st...)
 	b = append(b, "           "[:11-len(st)]...)
-	num := func(v int) { b = strconv.AppendInt(b, int64(v), 10) }
+	num := func(v int) { b = appendDec(b, v) }
 	peer := func() {
 		b = append(b, "10."...)
 		num(i >> 16 & 255)
