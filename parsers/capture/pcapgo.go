@@ -37,7 +37,8 @@ type goPcapReader struct {
 	link   uint32
 	maxCap int
 	frame  int
-	buf    []byte // a record pcapgo rejects but tcpdump reads (see next)
+	snap   uint32 // the snaplen pcapgo checks
+	buf    []byte // a record pcapgo rejects but tcpdump reads (see failed)
 	dead   bool   // pcapgo panicked: its state is unknown
 }
 
@@ -82,9 +83,12 @@ func newPcap(src *source) (recordReader, error) {
 	if err := g.open(); err != nil {
 		return nil, err
 	}
-	// pcapgo rejects records over the snaplen, and allocates its packet
-	// buffer at the snaplen: the bound of garbage lengths is ours.
-	g.r.SetSnaplen(uint32(g.maxCap))
+	// pcapgo rejects records over the snaplen and allocates its packet
+	// buffer at the snaplen, which a header can set to gigabytes: start
+	// it at most at tcpdump's maximum, and raise it to a longer record
+	// (up to maxCap, the bound of garbage lengths) when one comes.
+	g.snap = min(bo.Uint32(h[16:]), maxPcapRecord)
+	g.r.SetSnaplen(g.snap)
 	return g, nil
 }
 
@@ -134,8 +138,9 @@ func (g *goPcapReader) next(rec *record) (err error) {
 }
 
 // failed explains an error of pcapgo's with the record's frame and
-// offset, or reads the one record pcapgo rejects that tcpdump and
-// Wireshark read: a captured length over the length on the wire.
+// offset, or reads the records pcapgo rejects after their header and
+// tcpdump reads: a captured length over the length on the wire, or over
+// the snaplen pcapgo was given (which is then raised for the next).
 func (g *goPcapReader) failed(err error, start int64, capLen, wire int) ([]byte, error) {
 	used := g.pos() - start
 	if err == io.EOF && used == 0 {
@@ -155,7 +160,11 @@ func (g *goPcapReader) failed(err error, start int64, capLen, wire int) ([]byte,
 		}
 	case used == 16 && capLen > g.maxCap:
 		pe.err = fmt.Errorf("record length %d exceeds the maximum of %d: garbage length field", capLen, g.maxCap)
-	case used == 16 && capLen > wire:
+	case used == 16 && (capLen > wire || capLen > int(g.snap)):
+		if capLen > int(g.snap) {
+			g.snap = uint32(capLen)
+			g.r.SetSnaplen(g.snap)
+		}
 		if cap(g.buf) < capLen {
 			g.buf = make([]byte, capLen)
 		}

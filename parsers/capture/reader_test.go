@@ -463,3 +463,56 @@ func TestAnalyzeBytes(t *testing.T) {
 		}
 	}
 }
+
+// What pcapgo rejects or would misread, and what is done instead.
+func TestPcapgoEdges(t *testing.T) {
+	b := sampleConn(t) // 8 frames, one flow
+	le := binary.LittleEndian
+	good := b.pcap()
+	set32 := func(data []byte, off int, v uint32) []byte {
+		d := bytes.Clone(data)
+		le.PutUint32(d[off:], v)
+		return d
+	}
+	v22 := bytes.Clone(good)
+	le.PutUint16(v22[6:], 2)
+	// A pcapng whose interface claims a 4 GiB snaplen (pcapgo would
+	// allocate it), then a simple packet block longer than its data.
+	ng := append(ngSHB(le), ngIDB(le, linkEthernet, 0, 0)...)
+	for _, f := range b.frames {
+		ng = append(ng, ngEPB(le, 0, uint64(f.ts.UnixMicro()), f.data, f.wire)...)
+	}
+	hugeSnap := set32(ng, 28+12, 0xffffffff)
+	spb := le.AppendUint32(nil, 1000)
+	spbCut := append(bytes.Clone(ng), ngBlock(le, ngBlockSPB, append(spb, b.frames[0].data...))...)
+	epbOver := bytes.Clone(ng)
+	le.PutUint32(epbOver[28+36+20:], 61) // frame 1's captured length: 61 of 60 bytes
+	tests := []struct {
+		name   string
+		data   []byte
+		frames int
+		err    string
+	}{
+		{"captured length over the wire length (pcapgo rejects; tcpdump reads)", set32(good, 24+12, 10), 8, ""},
+		{"pcap version 2.2 (pcapgo rejects: the fallback reader)", v22, 8, ""},
+		{"records over the header's snaplen (pcapgo rejects; tcpdump reads)", set32(good, 16, 100), 8, ""},
+		{"snaplen of 0", set32(good, 16, 0), 8, ""},
+		{"pcapng snaplen of 4 GiB", hugeSnap, 8, ""},
+		{"pcapng simple packet longer than its block", spbCut, 8,
+			"test.pcap#frame=9: offset 1092: simple packet block: packet length 1000 overruns its block (60 bytes of data); frames before it were used"},
+		{"pcapng captured length overruns its block", epbOver, 0,
+			"test.pcap#frame=1: offset 64: captured length 61 overruns its block (60 bytes of data); frames before it were used"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := analyze(t, tt.data, Options{})
+			if tt.err == "" && len(res.Errors) > 0 || tt.err != "" && (len(res.Errors) != 1 || res.Errors[0] != tt.err) {
+				t.Errorf("errors %q\nwant %q", res.Errors, tt.err)
+			}
+			if res.Stats.Frames != tt.frames {
+				t.Errorf("read %d frames, want %d", res.Stats.Frames, tt.frames)
+			}
+			checkFlows(t, res)
+		})
+	}
+}
