@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"time"
@@ -63,6 +64,11 @@ var spaceByte = [256]bool{' ': true, '\t': true, '\v': true, '\f': true, '\r': t
 // after pos, and the position just after it. An empty field means the line
 // is exhausted.
 func nextField(line []byte, pos int) (field []byte, start, end int) {
+	// ss and netstat pad their columns with long runs of spaces: skip
+	// them eight at a time.
+	for pos+8 <= len(line) && binary.LittleEndian.Uint64(line[pos:]) == 0x2020202020202020 {
+		pos += 8
+	}
 	for pos < len(line) && isSpace(line[pos]) {
 		pos++
 	}

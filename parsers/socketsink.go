@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/netmortem/netmortem/parsers/event"
 )
@@ -353,6 +354,16 @@ func (k *socketSink) flush(out *event.Evidence) {
 		clear(out.Sockets[base:])
 	}
 	dst := out.Sockets[base:]
+	// Write to each page of the new sockets first, in order. The
+	// allocation starts a collection, which scans them: it would find
+	// their pages unmapped and have the kernel map each to the zero page,
+	// only for the fill to fault on every page a second time. The write
+	// is to a field without pointers: a pointer store reads the old value
+	// (the collector's barrier), which would fault the same way.
+	const perPage = 4096/int(unsafe.Sizeof(event.Socket{})) + 1
+	for i := 0; i < len(dst); i += perPage {
+		dst[i].RecvQ = 0
+	}
 	owners := make([]event.Owner, k.owners.n)
 	timers := make([]event.Timer, k.timers.n)
 	infos := make([]event.SocketInfo, k.nInfos)
