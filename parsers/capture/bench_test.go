@@ -91,7 +91,8 @@ func BenchmarkFlows(b *testing.B) {
 	b.ReportMetric(float64(packets)*float64(b.N)/time.Since(start).Seconds(), "packets/s")
 }
 
-// BenchmarkReadRecords is our record reader alone.
+// BenchmarkReadRecords is the record reader alone: pcapgo behind our
+// source, with the positions and checks the analysis uses.
 func BenchmarkReadRecords(b *testing.B) {
 	data, _ := benchData(b)
 	b.SetBytes(int64(len(data)))

@@ -15,11 +15,16 @@
 // length) yields everything before the damage and one error naming the
 // frame and byte offset.
 //
-// The record readers and the header decoder are written for this package
-// rather than taken from gopacket's pcapgo and DecodingLayerParser: they
-// slice records out of one large buffer without copying, bound every
-// length before allocating (pcapgo's pcapng reader trusts block and option
-// lengths), know the byte offset of every record for error messages, and
-// decode only the fields a connection table needs. The tests check both
-// against gopacket on every corpus capture.
+// Records are read with gopacket's pure-Go pcapgo readers
+// (ZeroCopyReadPacketData), over a bufio.Reader this package owns, so
+// that the byte offset of every record is known. Under the pcapng reader
+// a framer hands pcapgo only whole blocks whose lengths it has checked,
+// since pcapgo trusts them; it also keeps each interface's full link
+// type, which pcapgo's uint8 LinkType truncates. A panic inside pcapgo
+// ends the file with a positioned error. The pcap files pcapgo rejects
+// outright (the "modified" format, versions other than 2.4) are read by a
+// reader of this package instead. The header decoder is written for this
+// package rather than taken from DecodingLayerParser: it decodes only the
+// fields a connection table needs; the tests check it against gopacket on
+// every corpus capture.
 package capture

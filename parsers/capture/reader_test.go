@@ -158,7 +158,7 @@ func pcapgoWrite(t testing.TB, b *capBuilder) []byte {
 	return out.Bytes()
 }
 
-// readAll reads every record with our reader.
+// readAll reads every record as the analysis does (openReader).
 func readAll(t testing.TB, data []byte) ([]record, error) {
 	t.Helper()
 	rr, _, err := openReader(newSource(bytes.NewReader(data)))
@@ -179,8 +179,9 @@ func readAll(t testing.TB, data []byte) ([]record, error) {
 	}
 }
 
-// Our readers return exactly what gopacket's pcapgo readers return, on
-// every real capture of the corpus.
+// The records the analysis reads (pcapgo behind the framer, the offsets
+// and the link types kept here) are exactly what plain pcapgo readers
+// return, on every real capture of the corpus.
 func TestReaderMatchesPcapgo(t *testing.T) {
 	for _, path := range corpusPcaps(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
