@@ -228,6 +228,10 @@ type lsofTable struct {
 
 	ff  lsofFile // -F: the file set being read
 	out socketSink
+	// the reusable parts of the socket given to out (see owners)
+	ownerBuf [1]event.Owner
+	kvBuf    [2]string
+	infoBuf  event.SocketInfo
 }
 
 // lsofFile is one file set of -F output.
@@ -425,8 +429,8 @@ func (t *lsofTable) line(n int, line []byte) {
 		}
 		t.addSocket(event.Socket{
 			Meta: t.in.Meta(n), Snapshot: t.snap, Proto: "sock", State: event.StateUnknown,
-			UID: uid, Inode: ino, Owners: []event.Owner{owner},
-			Info: event.NewSocketInfo("lsof", t.it.get(bytes.TrimSpace(rest[i:]))),
+			UID: uid, Inode: ino, Owners: t.owners(owner),
+			Info: t.info("lsof", t.it.get(bytes.TrimSpace(rest[i:]))),
 		})
 		return
 	}
@@ -442,7 +446,7 @@ func (t *lsofTable) line(n int, line []byte) {
 		t.in.Errorf(n, "%s", err)
 		return
 	}
-	s.UID, s.Inode, s.Owners = uid, ino, []event.Owner{owner}
+	s.UID, s.Inode, s.Owners = uid, ino, t.owners(owner)
 	t.addSocket(s)
 }
 
@@ -460,6 +464,21 @@ func lsofInetProtoName(b []byte) bool {
 		return true
 	}
 	return false
+}
+
+// owners returns o as an owner list that lasts until the next addSocket,
+// which copies it: a listing's hundreds of thousands of sockets then cost
+// no allocation of their own.
+func (t *lsofTable) owners(o event.Owner) []event.Owner {
+	t.ownerBuf[0] = o
+	return t.ownerBuf[:1:1]
+}
+
+// info is owners for a socket's one extra field.
+func (t *lsofTable) info(k, v string) *event.SocketInfo {
+	t.kvBuf = [2]string{k, v}
+	t.infoBuf = event.MakeSocketInfo(t.kvBuf[:])
+	return &t.infoBuf
 }
 
 func (t *lsofTable) addSocket(s event.Socket) {
@@ -637,7 +656,7 @@ func (t *lsofTable) finishFile() {
 			t.in.Errorf(f.line, "%s", err)
 			return
 		}
-		s.Owners = []event.Owner{owner}
+		s.Owners = t.owners(owner)
 		if v, ok := parseUint(f.inode); ok {
 			s.Inode = v
 		}
@@ -647,8 +666,8 @@ func (t *lsofTable) finishFile() {
 		ino, _ := parseUint(f.inode)
 		t.addSocket(event.Socket{
 			Meta: t.in.Meta(f.line), Snapshot: t.snap, Proto: "sock", State: event.StateUnknown,
-			UID: -1, Inode: ino, Owners: []event.Owner{owner},
-			Info: event.NewSocketInfo("lsof", t.it.get(f.name)),
+			UID: -1, Inode: ino, Owners: t.owners(owner),
+			Info: t.info("lsof", t.it.get(f.name)),
 		})
 	}
 	f.typ, f.proto, f.name, f.state, f.qr, f.qs, f.inode = f.typ[:0], f.proto[:0], f.name[:0], nil, nil, nil, f.inode[:0]

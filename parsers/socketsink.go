@@ -108,7 +108,8 @@ const (
 	sinkMaxChunk   = 1 << 14
 )
 
-// add appends s.
+// add appends s. It keeps nothing s points to (owners, timer, extra
+// fields), so the caller may reuse them.
 func (k *socketSink) add(s event.Socket) {
 	k.commit()
 	k.pack(&s)
@@ -270,9 +271,21 @@ func (k *socketSink) pack(s *event.Socket) {
 	if s.Ref.File != k.meta.Ref.File || s.Ref.Frame != 0 || s.Time != k.meta.Time ||
 		s.Meta.Host != k.meta.Host || s.Snapshot != int(int32(s.Snapshot)) ||
 		!k.packEndpoint(&p.local, &s.Local) || !k.packEndpoint(&p.remote, &s.Remote) {
-		// Rare: keep it whole.
+		// Rare: keep it whole, with copies of what the caller may reuse.
+		o := *s
+		o.Owners = slices.Clone(s.Owners)
+		if s.Timer != nil {
+			tm := *s.Timer
+			o.Timer = &tm
+		}
+		if s.Info != nil {
+			o.Info = event.NewSocketInfo()
+			for key, v := range s.Info.All() {
+				o.Info.Set(key, v)
+			}
+		}
 		*p = packedSocket{flags: packedOdd, owners: uint32(len(k.odd))}
-		k.odd = append(k.odd, *s)
+		k.odd = append(k.odd, o)
 		return
 	}
 	p.line = int64(s.Ref.Line)
