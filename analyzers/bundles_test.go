@@ -81,6 +81,8 @@ func checkEvidence(t *testing.T, dir string, f analyzers.Finding) {
 
 func fold(s string) string {
 	s = strings.NewReplacer("-", "_", "ESTAB ", "ESTABLISHED ", "[", "", "]", "").Replace(s)
+	// ss prints FIN-WAIT-1, netstat and the model FIN_WAIT1.
+	s = strings.NewReplacer("FIN_WAIT_1", "FIN_WAIT1", "FIN_WAIT_2", "FIN_WAIT2").Replace(s)
 	return s
 }
 

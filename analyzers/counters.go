@@ -475,7 +475,8 @@ func dedupKernelLogs(ls []event.LogEvent) []event.LogEvent {
 	for _, f := range order {
 		copyOf := false
 		for _, k := range kept {
-			if k.sig == f.sig && (!k.known || !f.known || !(f.end.Before(k.start) || f.start.After(k.end))) {
+			// dmesg -T prints whole seconds: spans a second apart overlap.
+			if k.sig == f.sig && (!k.known || !f.known || !(f.end.Add(time.Second).Before(k.start) || f.start.After(k.end.Add(time.Second)))) {
 				copyOf = true
 				break
 			}

@@ -55,10 +55,18 @@ func runTCPMemoryPressure(p *Pass) error {
 		byLog := lines > 0 && float64(lines) >= p.Config.Get(tcpMemMinLines)
 		minDelta := p.Config.Get(tcpMemMinDelta)
 		byPress := press.Delta > 0 && float64(press.Delta) >= minDelta
-		byAbort := abort.Delta > 0 && float64(abort.Delta) >= minDelta
 		above := hasMem && hasLim && mem.Value > lim[1]
 		overMax := hasMem && hasLim && mem.Value >= lim[2]
+		// The kernel also counts TCPAbortOnMemory for sockets aborted when
+		// there are too many orphans, so aborts alone do not show memory
+		// pressure: another memory signal must agree.
+		abortRose := abort.Delta > 0 && float64(abort.Delta) >= minDelta
+		byAbort := abortRose && (byLog || byPress || above)
 		if !byLog && !byPress && !byAbort && !above {
+			if abortRose {
+				p.RuleOut(host, "TcpExt TCPAbortOnMemory rose by %d %s, but no kernel line reports TCP out of memory and TCPMemoryPressures did not rise: the kernel counts aborts for too many orphaned sockets there too", abort.Delta, abort.Over())
+				continue
+			}
 			if hasMem && hasLim {
 				why := fmt.Sprintf("TCP uses %d pages, under the pressure threshold %d of net.ipv4.tcp_mem (%s)", mem.Value, lim[1], limSys.Value)
 				if t := flatText(press); hasPress && t != "" {
