@@ -43,6 +43,14 @@ func TestTCPMemoryPressure(t *testing.T) {
 			summary: "TCP entered memory pressure 7 times in 1m0s",
 		},
 		{
+			name: "aborts alone are not memory pressure (orphan aborts count there too)",
+			build: func(b *kb) {
+				b.counters("n1", "proc-net-netstat", kbT0, map[string]int64{"TcpExt TCPMemoryPressures": 0, "TcpExt TCPAbortOnMemory": 0})
+				b.counters("n2", "proc-net-netstat", kbT0.Add(time.Minute), map[string]int64{"TcpExt TCPMemoryPressures": 0, "TcpExt TCPAbortOnMemory": 500})
+			},
+			ruledOut: "too many orphaned sockets",
+		},
+		{
 			name: "healthy: corpus k8s sockstat against its tcp_mem",
 			build: func(b *kb) {
 				b.sysctl("net.ipv4.tcp_mem", "45588 60787 91176")
