@@ -6,7 +6,7 @@
 
 LAB_INCIDENTS := fd-exhaustion close-wait-leak healthcheck-starvation tw-bucket-overflow \
 	healthy-busy-web healthy-idle accept-queue-overflow ephemeral-port-exhaustion \
-	conntrack-full mixed syn-flood orphan-sockets tcp-memory-pressure
+	conntrack-full mixed syn-flood orphan-sockets tcp-memory-pressure file-max-reached
 LAB_TIMEOUT ?= 300
 
 .PHONY: lab $(addprefix lab-,$(LAB_INCIDENTS))
