@@ -39,7 +39,9 @@ close-wait-leak when that is found. Needs a kernel log, or file-nr.`,
 func runFileMaxReached(p *Pass) error {
 	ev := p.Evidence
 	for _, host := range Hosts(ev) {
-		logs := Logs(ev, host, append(append([]string{}, logSigs["file-max"]...), logSigs["enfile"]...)...)
+		// Kernel lines are de-duplicated across dmesg, dmesg -T and the
+		// journal; application ENFILE lines are each their own.
+		logs := append(sigLogs(ev, host, "file-max"), Logs(ev, host, logSigs["enfile"]...)...)
 		lines := countLogs(logs)
 		use, ok := fileNr(ev, host)
 		ratio := 0.0

@@ -215,21 +215,17 @@ func timeline(ev *event.Evidence, res analyzers.Result) []Entry {
 	}
 	// A burst of one signature in one file (229 EMFILE lines) is its
 	// first and last line and one entry saying how many came between.
-	type run struct{ first, last, n int }
-	runs := map[string]*run{}
+	runs := map[string][]int{}
 	var order []string
 	for i, l := range ev.Logs {
 		if l.Signature == "" || l.Time.IsZero() {
 			continue
 		}
 		k := l.Host + "\x00" + l.Ref.File + "\x00" + l.Signature
-		if r := runs[k]; r != nil {
-			r.last = i
-			r.n++
-			continue
+		if runs[k] == nil {
+			order = append(order, k)
 		}
-		runs[k] = &run{first: i, last: i, n: 1}
-		order = append(order, k)
+		runs[k] = append(runs[k], i)
 	}
 	logText := func(l event.LogEvent) string {
 		if l.Count > 1 {
@@ -237,17 +233,20 @@ func timeline(ev *event.Evidence, res analyzers.Result) []Entry {
 		}
 		return l.Text
 	}
+	const burst = 3 // up to this many lines of a run are all shown
 	for _, k := range order {
-		r := runs[k]
-		first, last := ev.Logs[r.first], ev.Logs[r.last]
+		idx := runs[k]
+		if len(idx) <= burst {
+			for _, i := range idx {
+				add(ev.Logs[i].Time, ev.Logs[i].Host, ev.Logs[i].Ref, logText(ev.Logs[i]))
+			}
+			continue
+		}
+		first, last := ev.Logs[idx[0]], ev.Logs[idx[len(idx)-1]]
 		add(first.Time, first.Host, first.Ref, logText(first))
-		if r.n > 2 {
-			out = append(out, Entry{Time: event.FormatTime(first.Time), Host: first.Host, File: first.Ref.File,
-				Text: fmt.Sprintf("%d more %s lines in %s until %s", r.n-2, first.Signature, first.Ref.File, event.FormatTime(last.Time)), at: first.Time})
-		}
-		if r.last != r.first {
-			add(last.Time, last.Host, last.Ref, logText(last))
-		}
+		out = append(out, Entry{Time: event.FormatTime(first.Time), Host: first.Host, File: first.Ref.File,
+			Text: fmt.Sprintf("%d more %s lines in %s until %s", len(idx)-2, first.Signature, first.Ref.File, event.FormatTime(last.Time)), at: first.Time})
+		add(last.Time, last.Host, last.Ref, logText(last))
 	}
 	for _, s := range ev.Snapshots {
 		add(s.Time, s.Host, s.Ref, fmt.Sprintf("%s snapshot: %d sockets", s.Source, s.Sockets))
