@@ -382,6 +382,7 @@ func (k *socketSink) flush(out *event.Evidence) {
 	infos := make([]event.SocketInfo, k.nInfos)
 	kv := make([]string, k.infos.n)
 	strs := &k.strs
+	strs.fix()
 	for i := range owners {
 		o := k.owners.at(uint32(i))
 		owners[i] = event.Owner{Name: strs.get(o.name), PID: int(o.pid), FD: int(o.fd)}
@@ -477,7 +478,9 @@ func (v *vec[T]) truncate(n int) {
 // usual runs of equal values (tcp, ESTABLISHED, the same process) cost a
 // comparison or two.
 type stringTable struct {
-	spans  vec[strSpan]
+	spans  vec[strSpan] // shared strings
+	owns   vec[strSpan] // rows' own values, numbered from ownString
+	fixed  []string     // the shared strings, once flush has made them
 	blocks []*strings.Builder
 	ids    map[string]uint32
 	recent [strKinds][strRecent]struct {
@@ -591,7 +594,9 @@ func (t *stringTable) indexBytes(b []byte, kind int) uint32 {
 	}
 	id, ok := t.ids[string(b)]
 	if !ok {
-		id = t.add(b)
+		blk, off := t.room(len(b))
+		blk.Write(b)
+		id = t.span(&t.spans, off, len(b))
 		t.remember(t.get(id), id)
 	}
 	t.keep(kind, t.get(id), id)
@@ -613,6 +618,10 @@ func (t *stringTable) keep(kind int, s string, id uint32) {
 	t.next[kind] = (n + 1) % strRecent
 }
 
+// ownString marks the numbers of rows' own values: they are kept apart
+// from the shared strings, which flush makes once each (fix).
+const ownString = 1 << 31
+
 // add numbers a copy of b, without looking it up: a row's own value.
 func (t *stringTable) add(b []byte) uint32 {
 	if len(b) == 0 {
@@ -620,13 +629,13 @@ func (t *stringTable) add(b []byte) uint32 {
 	}
 	blk, off := t.room(len(b))
 	blk.Write(b)
-	return t.span(off, len(b))
+	return ownString | t.span(&t.owns, off, len(b))
 }
 
 func (t *stringTable) addString(s string) uint32 {
 	blk, off := t.room(len(s))
 	blk.WriteString(s)
-	return t.span(off, len(s))
+	return t.span(&t.spans, off, len(s))
 }
 
 // room returns a block with room for n more bytes and the offset they
@@ -644,17 +653,35 @@ func (t *stringTable) room(n int) (*strings.Builder, int) {
 	return b, 0
 }
 
-func (t *stringTable) span(off, n int) uint32 {
-	t.spans.push(strSpan{block: uint32(len(t.blocks) - 1), off: uint32(off), n: uint32(n)})
-	return uint32(t.spans.n - 1)
+func (t *stringTable) span(v *vec[strSpan], off, n int) uint32 {
+	v.push(strSpan{block: uint32(len(t.blocks) - 1), off: uint32(off), n: uint32(n)})
+	return uint32(v.n - 1)
+}
+
+// fix makes every shared string once, for get to return.
+func (t *stringTable) fix() {
+	t.init()
+	t.fixed = make([]string, t.spans.n)
+	for i := 1; i < t.spans.n; i++ {
+		t.fixed[i] = t.make(t.spans.at(uint32(i)))
+	}
 }
 
 // get returns string number id.
 func (t *stringTable) get(id uint32) string {
+	if id < uint32(len(t.fixed)) {
+		return t.fixed[id]
+	}
 	if id == 0 {
 		return ""
 	}
-	sp := t.spans.at(id)
+	if id&ownString != 0 {
+		return t.make(t.owns.at(id &^ ownString))
+	}
+	return t.make(t.spans.at(id))
+}
+
+func (t *stringTable) make(sp *strSpan) string {
 	// A builder never rewrites the bytes it holds, so its string stays
 	// valid as it grows within its capacity.
 	return t.blocks[sp.block].String()[sp.off : sp.off+sp.n]

@@ -30,6 +30,9 @@ var (
 
 // ssNoise are lines ss writes to stderr that a collector's 2>&1 keeps.
 func ssNoise(line []byte) bool {
+	if len(line) == 0 || line[0] != 'R' && line[0] != 'C' {
+		return false // every row is asked: answer most without a comparison
+	}
 	return bytes.HasPrefix(line, []byte("RTNETLINK answers")) ||
 		bytes.HasPrefix(line, []byte("Cannot open netlink socket"))
 }
@@ -502,9 +505,9 @@ func parseSSUsers(v []byte, add func(name []byte, pid, fd int)) bool {
 			f := v[:end]
 			v = v[end:]
 			switch {
-			case bytes.HasPrefix(f, []byte("pid=")):
+			case len(f) >= 4 && f[0] == 'p' && f[1] == 'i' && f[2] == 'd' && f[3] == '=':
 				f, i = f[4:], 0
-			case bytes.HasPrefix(f, []byte("fd=")):
+			case len(f) >= 3 && f[0] == 'f' && f[1] == 'd' && f[2] == '=':
 				f, i = f[3:], 1
 			}
 			num, ok := parseUint(f)
