@@ -518,9 +518,11 @@ func (e *Evidence) Records() int {
 func (e *Evidence) Merge(o *Evidence) {
 	sb, cb := len(e.Snapshots), len(e.CounterSets)
 	e.Snapshots = append(e.Snapshots, o.Snapshots...)
-	for _, s := range o.Sockets {
-		s.Snapshot += sb
-		e.Sockets = append(e.Sockets, s)
+	// One copy of a large socket table, not one per slice growth.
+	n := len(e.Sockets)
+	e.Sockets = append(e.Sockets, o.Sockets...)
+	for i := range e.Sockets[n:] {
+		e.Sockets[n+i].Snapshot += sb
 	}
 	e.CounterSets = append(e.CounterSets, o.CounterSets...)
 	for _, c := range o.Counters {
