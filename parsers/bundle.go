@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/go-multierror"
+
 	"github.com/netmortem/netmortem/parsers/event"
 )
 
@@ -135,6 +137,7 @@ func Load(paths []string, opts LoadOptions) (*Bundle, error) {
 		}()
 	}
 	read := 0
+	var failed *multierror.Error
 	for _, p := range paths {
 		prefix := ""
 		if len(paths) > 1 {
@@ -145,6 +148,7 @@ func Load(paths []string, opts LoadOptions) (*Bundle, error) {
 		}
 		if err := l.loadPath(p, prefix); err != nil {
 			l.warn("%v", err)
+			failed = multierror.Append(failed, err)
 			continue
 		}
 		read++
@@ -152,7 +156,16 @@ func Load(paths []string, opts LoadOptions) (*Bundle, error) {
 	l.wg.Wait()
 	close(l.jobs)
 	if read == 0 {
-		return &Bundle{Evidence: &event.Evidence{}, Warnings: l.warnings}, ErrNoInput
+		// Every path failed: ErrNoInput, with each path's reason.
+		failed = multierror.Append(ErrNoInput, failed.WrappedErrors()...)
+		failed.ErrorFormat = func(errs []error) string {
+			msgs := make([]string, 0, len(errs)-1)
+			for _, e := range errs[1:] {
+				msgs = append(msgs, e.Error())
+			}
+			return fmt.Sprintf("%v: %s", errs[0], strings.Join(msgs, "; "))
+		}
+		return &Bundle{Evidence: &event.Evidence{}, Warnings: l.warnings}, failed
 	}
 	return l.finish(), nil
 }

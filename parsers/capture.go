@@ -43,16 +43,3 @@ func parseCapture(in *Input, r io.Reader) {
 	flows := in.Out.Flows[start:]
 	slices.SortStableFunc(flows, func(a, b event.Flow) int { return a.FirstFrame - b.FirstFrame })
 }
-
-// ErrorAt records an error that already carries its position (a frame or
-// a byte offset of a binary file), under the same cap as Error.
-func (in *Input) ErrorAt(pe *event.ParseError) {
-	if len(in.errs) >= MaxErrorsPerFile {
-		in.dropped++
-		return
-	}
-	if pe.File == "" {
-		pe.File = in.Path
-	}
-	in.errs = append(in.errs, pe)
-}

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-multierror"
+
 	"github.com/netmortem/netmortem/parsers/event"
 )
 
@@ -59,7 +61,7 @@ type Input struct {
 	// collection header); Lines numbers from it.
 	FirstLine int
 
-	errs    []error
+	errs    multierror.Error // positioned errors, at most MaxErrorsPerFile
 	dropped int
 }
 
@@ -84,15 +86,24 @@ func (in *Input) Errorf(line int, format string, args ...any) {
 
 // Error records a positioned error.
 func (in *Input) Error(line int, err error) {
-	if len(in.errs) >= MaxErrorsPerFile {
+	in.ErrorAt(&event.ParseError{File: in.Path, Line: line, Err: err})
+}
+
+// ErrorAt records an error that already carries its position (a frame or
+// a byte offset of a binary file), under the same cap as Error.
+func (in *Input) ErrorAt(pe *event.ParseError) {
+	if len(in.errs.Errors) >= MaxErrorsPerFile {
 		in.dropped++
 		return
 	}
-	in.errs = append(in.errs, &event.ParseError{File: in.Path, Line: line, Err: err})
+	if pe.File == "" {
+		pe.File = in.Path
+	}
+	in.errs.Errors = append(in.errs.Errors, pe)
 }
 
 // Errors returns the errors recorded, and how many more were dropped.
-func (in *Input) Errors() ([]error, int) { return in.errs, in.dropped }
+func (in *Input) Errors() ([]error, int) { return in.errs.Errors, in.dropped }
 
 // ErrLineTooLong is reported for a line longer than MaxLineBytes.
 var ErrLineTooLong = errors.New("line too long")

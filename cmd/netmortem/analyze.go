@@ -115,7 +115,7 @@ func analyzeFindings(opts *analyzeOptions) (*parsers.Bundle, analyzers.Result, e
 		fmt.Fprint(opts.io.ErrOut, "\r\x1b[K")
 	}
 	if err != nil {
-		return nil, none, inputErr(fmt.Errorf("%w: %s", err, strings.Join(b.Warnings, "; ")))
+		return nil, none, inputErr(err)
 	}
 	if b.Parsed() == 0 {
 		kinds := map[string]int{}
