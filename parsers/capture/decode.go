@@ -55,6 +55,12 @@ func (k *flowKey) hash() uint64 {
 	return h ^ h>>29
 }
 
+// eq is k == o as a few integer compares (== on the struct is a call
+// to the runtime's memory comparison).
+func (k *flowKey) eq(o *flowKey) bool {
+	return k.a == o.a && k.b == o.b && k.pa == o.pa && k.pb == o.pb
+}
+
 // less orders endpoints: address, then port.
 func less(a, b addr16, pa, pb uint16) bool {
 	if a.hi != b.hi {
@@ -67,17 +73,19 @@ func less(a, b addr16, pa, pb uint16) bool {
 }
 
 // packet is what the flow table needs of one TCP segment.
+// Fields are ordered to leave no padding: batches of packets are written
+// by the reader's core and read by the table's, and their size shows.
 type packet struct {
+	key       flowKey
 	frame     int
 	ts        int64
-	hasTS     bool
-	key       flowKey
-	fwd       bool   // the segment goes from (a, pa) to (b, pb)
+	payload   int    // TCP payload length from the IP and TCP header lengths
 	vlan      uint32 // 802.1Q tags: (outer+1)<<12 | inner (0 when single); 0 untagged
 	seq, ack  uint32
-	flags     uint8
 	win       uint16
-	payload   int // TCP payload length from the IP and TCP header lengths
+	flags     uint8
+	hasTS     bool
+	fwd       bool // the segment goes from (a, pa) to (b, pb)
 	truncated bool
 	fragment  bool // first fragment of a fragmented IP datagram
 }

@@ -19,7 +19,7 @@ type table struct {
 	maxFlows   int
 	closedCap  int
 
-	flows  map[uint64]*flow // by flowKey.hash; a chain holds flows whose hashes collide and flows on other VLANs
+	flows  flowMap // by flowKey.hash; a chain holds flows whose hashes collide and flows on other VLANs
 	open   int
 	nextID uint64
 	now    int64 // the latest timestamp seen: timestamps may go backwards
@@ -42,7 +42,7 @@ func newTable(opt Options, h Handler, st *Stats) *table {
 		settle:     int64(opt.Settle),
 		maxFlows:   opt.MaxFlows,
 		closedCap:  opt.MaxFlows / 8,
-		flows:      make(map[uint64]*flow),
+		flows:      newFlowMap(),
 		st:         st,
 	}
 	if t.settle <= 0 {
@@ -73,14 +73,14 @@ func (t *table) match(head *flow, p *packet) (*flow, int) {
 	}
 	if t.ignoreVLAN {
 		for c := head; c != nil; c = c.next {
-			if c.key == p.key {
+			if c.key.eq(&p.key) {
 				return c, c.dir(p)
 			}
 		}
 		return nil, 0
 	}
 	for c := head; c != nil; c = c.next {
-		if c.key != p.key {
+		if !c.key.eq(&p.key) {
 			continue
 		}
 		if d := c.dir(p); c.s[d].seen && c.s[d].vlan == p.vlan {
@@ -90,7 +90,7 @@ func (t *table) match(head *flow, p *packet) (*flow, int) {
 	var fb *flow
 	fd := 0
 	for c := head; c != nil; c = c.next {
-		if c.key != p.key {
+		if !c.key.eq(&p.key) {
 			continue
 		}
 		d := c.dir(p)
@@ -116,7 +116,7 @@ func (t *table) add(p *packet) {
 		t.evict()
 	}
 	h := p.key.hash()
-	head := t.flows[h]
+	head := t.flows.get(h)
 	f, d := t.match(head, p)
 	if f != nil && p.flags&(flagSYN|flagACK) == flagSYN {
 		// A new SYN after the connection ended, or with another initial
@@ -136,7 +136,7 @@ func (t *table) add(p *packet) {
 		f = t.create(p)
 		f.hash = h
 		if head == nil {
-			t.flows[h] = f
+			t.flows.set(h, f)
 		} else {
 			c := head
 			for c.next != nil {
@@ -150,7 +150,7 @@ func (t *table) add(p *packet) {
 	f.add(p, d)
 	if !ended && f.ended {
 		f.endTS = t.now
-		t.closed = append(t.closed, closedRef{f, f.id})
+		t.closed = append(t.closed, closedRef{f, f.id, f.endTS})
 	}
 }
 
@@ -174,24 +174,26 @@ func (t *table) create(p *packet) *flow {
 }
 
 // closedRef is an ended flow waiting to settle; id tells whether the flow
-// struct still holds that connection.
+// struct still holds that connection. endTS is the flow's, kept here so
+// that the per-packet check of the oldest entry does not touch the flow.
 type closedRef struct {
-	f  *flow
-	id uint64
+	f     *flow
+	id    uint64
+	endTS int64
 }
 
 // relink puts nf where old was in its 4-tuple's chain.
 func (t *table) relink(old, nf *flow) {
-	head := t.flows[old.hash]
+	head := t.flows.get(old.hash)
 	if head == old {
 		if nf == nil {
 			if old.next == nil {
-				delete(t.flows, old.hash)
+				t.flows.del(old.hash)
 			} else {
-				t.flows[old.hash] = old.next
+				t.flows.set(old.hash, old.next)
 			}
 		} else {
-			t.flows[old.hash] = nf
+			t.flows.set(old.hash, nf)
 		}
 		return
 	}
@@ -228,6 +230,12 @@ func (t *table) emit(f *flow) {
 
 // release hands on the ended connections that have settled.
 func (t *table) release() {
+	// Entries are in end order, so their endTS only grow: when the oldest
+	// has not settled and the queue is within its cap, none has (a
+	// recycled entry ahead of a live one would only be dropped).
+	if t.closedHead == len(t.closed) || t.now-t.closed[t.closedHead].endTS <= t.settle && len(t.closed)-t.closedHead <= t.closedCap {
+		return
+	}
 	for t.closedHead < len(t.closed) {
 		c := t.closed[t.closedHead]
 		// A flow finished otherwise (a new SYN, eviction) may since have
@@ -253,11 +261,11 @@ func (t *table) release() {
 // all returns the open flows.
 func (t *table) all() []*flow {
 	all := make([]*flow, 0, t.open)
-	for _, h := range t.flows {
+	t.flows.each(func(h *flow) {
 		for c := h; c != nil; c = c.next {
 			all = append(all, c)
 		}
-	}
+	})
 	return all
 }
 
@@ -287,7 +295,7 @@ func (t *table) flush() {
 	for _, f := range all {
 		t.finish(f)
 	}
-	clear(t.flows)
+	t.flows.reset()
 	t.closed, t.closedHead = nil, 0
 	t.em.flush()
 }
