@@ -38,7 +38,14 @@ func (a addr16) bytes() (b [16]byte) {
 	return b
 }
 
-func (a addr16) addr() netip.Addr { return netip.AddrFrom16(a.bytes()).Unmap() }
+func (a addr16) addr() netip.Addr {
+	if a.hi == 0 && a.lo>>32 == 0xffff {
+		// IPv4-mapped: what AddrFrom16(...).Unmap() gives, without the bytes.
+		v := uint32(a.lo)
+		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
+	return netip.AddrFrom16(a.bytes())
+}
 
 // flowKey is a connection's 4-tuple, ordered so that both directions give
 // the same key: (a, pa) is the smaller endpoint.

@@ -2,7 +2,7 @@ package capture
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -366,7 +366,9 @@ func (f *flow) anomalies() []event.Anomaly {
 	if f.evicted {
 		add("evicted", f.lastFrame, "flow table full: summarised before the connection ended")
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b event.Anomaly) int { return a.Frame - b.Frame })
+	}
 	return out
 }
 

@@ -33,6 +33,7 @@ type table struct {
 	handler func(*event.Flow)
 	out     event.Flow // reused for every flow handed on
 	free    []*flow    // released flows, reused by create
+	slab    []flow     // flows not used yet
 }
 
 func newTable(opt Options, h Handler, st *Stats) *table {
@@ -159,7 +160,12 @@ func (t *table) create(p *packet) *flow {
 	if n := len(t.free); n > 0 {
 		f, t.free = t.free[n-1], t.free[:n-1]
 	} else {
-		f = &flow{}
+		// Allocated in slabs: a capture of many short connections keeps
+		// thousands settling at once.
+		if len(t.slab) == 0 {
+			t.slab = make([]flow, 64)
+		}
+		f, t.slab = &t.slab[0], t.slab[1:]
 	}
 	f.key, f.id, f.firstFrame = p.key, t.nextID, p.frame
 	t.nextID++
