@@ -11,11 +11,12 @@ import (
 	"github.com/google/gopacket/pcapgo"
 )
 
-// goBuf is the size of the bufio.Reader handed to pcapgo. pcapgo wraps
-// its input in bufio.NewReader, which returns a *bufio.Reader of at least
-// 4096 bytes as it is: owning it tells how many bytes pcapgo has used
-// (what was handed to it, less what it still buffers), so every record's
-// offset is exact.
+// goBuf is the size of the bufio.Reader handed to pcapgo. pcapgo's pcap
+// reader reads from it directly, and its pcapng reader wraps it in
+// bufio.NewReader, which returns a *bufio.Reader of at least 4096 bytes
+// as it is: owning it tells how many bytes pcapgo has used (what was
+// handed to it, less what it still buffers), so every record's offset is
+// exact. Larger buffers (256 KiB, 1 MiB) measured no faster.
 const goBuf = 64 << 10
 
 // errPanic marks an error made from a panic inside pcapgo.
