@@ -154,3 +154,11 @@ func logEvidence(ls []event.LogEvent, max int, note string) []Evidence {
 	}
 	return out
 }
+
+// orText is a record's own printed line, or fallback when it kept none.
+func orText(text, fallback string) string {
+	if text != "" {
+		return text
+	}
+	return fallback
+}

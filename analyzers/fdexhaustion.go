@@ -323,13 +323,6 @@ func metaWindow(ms []event.Meta) Window {
 	return window(ts...)
 }
 
-func orText(text, fallback string) string {
-	if text != "" {
-		return text
-	}
-	return fallback
-}
-
 // listenPorts returns the ports pid listens on in host's best socket view
 // (all listeners when pid is 0); empty when the tables don't say.
 func listenPorts(ev *event.Evidence, host string, pid int) map[uint16]bool {

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -575,17 +576,7 @@ func (l *loader) finish() *Bundle {
 	}
 	warnings := append(l.warnings, ResolveTimes(ev, l.opts.Options)...)
 	sort.Strings(warnings)
-	return &Bundle{Files: files, Evidence: ev, Warnings: dedupe(warnings)}
-}
-
-func dedupe(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return &Bundle{Files: files, Evidence: ev, Warnings: slices.Compact(warnings)}
 }
 
 // stripTop removes a directory that holds the whole bundle (tar czf

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -119,17 +120,7 @@ func findBundles(dir string) ([]string, error) {
 		return nil
 	})
 	sort.Strings(out)
-	return dedupeStrings(out), err
-}
-
-func dedupeStrings(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return slices.Compact(out), err
 }
 
 func checkBundle(opts *checkOptions, dir string) checkResult {
